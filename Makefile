@@ -1,0 +1,36 @@
+# Two commands do all the set-up: `make run` (the whole stack) and `make test` (the suite).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+MODEL_DIR ?= models
+INSTALLED := $(VENV)/.installed
+MODEL := $(MODEL_DIR)/2stems/.probe
+
+.PHONY: setup models test test-fast bench clean
+
+setup: $(INSTALLED) $(MODEL)
+
+$(INSTALLED): requirements.in constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.in -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps spleeter==2.4.2
+	touch $@
+
+models: $(MODEL)
+
+$(MODEL): $(INSTALLED) worker/spleeter_models.py
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m worker.spleeter_models build
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m worker.spleeter_models example
+
+test: setup
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m pytest
+
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -m "not slow"
+
+bench: setup
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/engine_bench.py
+
+clean:
+	rm -rf $(VENV) $(MODEL_DIR)

@@ -1,0 +1,49 @@
+"""One exception tree for the engine, the separators and the tagger clients.
+
+Every error a user can cause or fix carries a message that says what to do;
+callers map these classes to HTTP statuses, never their message text.
+"""
+
+
+class ExplanationError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class InvalidInputError(ExplanationError, ValueError):
+    """The caller's input cannot be explained as given."""
+
+
+class InvalidAudioError(InvalidInputError):
+    """Audio that is empty, undecodable, non-finite or of the wrong shape."""
+
+
+class InvalidSourcesError(InvalidInputError):
+    """Sources that do not fit together or do not fit the mixture."""
+
+
+class InvalidOptionError(InvalidInputError):
+    """An option outside its allowed values (an unknown mode, a bad count...)."""
+
+
+class SeparationError(ExplanationError):
+    """Source separation could not run."""
+
+
+class ModelMissingError(SeparationError):
+    """A separation model's files are missing or incomplete."""
+
+
+class TaggerError(ExplanationError):
+    """The tagger could not give usable predictions."""
+
+
+class TaggerUnreachableError(TaggerError):
+    """The tagger could not be reached or kept failing after retries."""
+
+
+class TaggerResponseError(TaggerError):
+    """The tagger answered, but with something that is not a valid prediction."""
+
+
+class CancelledError(ExplanationError):
+    """The explanation was cancelled while it ran."""

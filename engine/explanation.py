@@ -1,0 +1,73 @@
+"""The explanation record: what was explained, how, and how far to trust it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .components import Component
+from .selfcheck import SelfCheckRow
+
+
+@dataclass
+class TagExplanation:
+    tag: str
+    original_score: float
+    weights: list[float]  # one per component, in component order
+    intercept: float
+    score: float  # the surrogate's weighted R²
+    local_prediction: float
+    self_check: list[SelfCheckRow] = field(default_factory=list)
+
+    def ranking(self) -> list[int]:
+        """Component indices from the most to the least supporting."""
+        return np.argsort(-np.asarray(self.weights), kind="stable").tolist()
+
+    def to_dict(self) -> dict:
+        return {"tag": self.tag, "original_score": self.original_score, "weights": self.weights,
+                "intercept": self.intercept, "score": self.score, "local_prediction": self.local_prediction,
+                "ranking": self.ranking(), "self_check": [row.to_dict() for row in self.self_check]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TagExplanation":
+        rows = [SelfCheckRow(**row) for row in data.get("self_check", [])]
+        fields = {k: data[k] for k in ("tag", "original_score", "weights", "intercept", "score", "local_prediction")}
+        return cls(**fields, self_check=rows)
+
+
+@dataclass
+class Explanation:
+    components: list[Component]
+    sources: list[str]
+    segments: list[tuple[float, float]]  # (start, end) seconds
+    residual: bool
+    tags: list[TagExplanation]
+    settings: dict
+    stats: dict  # samples drawn, unique masks, tagger calls, exhaustive or sampled
+    provenance: dict  # separator model, tagger labels
+
+    def tag(self, name: str) -> TagExplanation:
+        for explained in self.tags:
+            if explained.tag == name:
+                return explained
+        raise KeyError(f"tag {name!r} was not explained; explained: {[t.tag for t in self.tags]}")
+
+    def to_dict(self) -> dict:
+        return {
+            "components": [c.to_dict() for c in self.components],
+            "sources": self.sources,
+            "segments": [{"index": i, "start": s, "end": e} for i, (s, e) in enumerate(self.segments)],
+            "residual": self.residual,
+            "tags": [t.to_dict() for t in self.tags],
+            "settings": self.settings,
+            "stats": self.stats,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Explanation":
+        components = [Component(c["index"], c["source"], c["segment"], c["start"], c["end"])
+                      for c in data["components"]]
+        return cls(components, list(data["sources"]), [(s["start"], s["end"]) for s in data["segments"]],
+                   data["residual"], [TagExplanation.from_dict(t) for t in data["tags"]],
+                   data["settings"], data["stats"], data["provenance"])

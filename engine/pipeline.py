@@ -1,0 +1,158 @@
+"""`explain()`: every step of audioLIME composed, for in-process use.
+
+Each step is also a function of its own, so the worker can run them apart
+(checkpointing predictions, sending batches concurrently).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .audio import as_waveform, check_sample_rate
+from .components import DEFAULT_FADE_SECONDS, Factorization
+from .errors import InvalidOptionError, InvalidSourcesError
+from .explanation import Explanation, TagExplanation
+from .mixing import Mixer
+from .perturbations import Perturbations, mask_key, perturb
+from .segments import equal_segments, segments_from_boundaries
+from .selfcheck import check_masks, evaluate
+from .separation import Separator
+from .sources import Sources
+from .surrogate import SurrogateOptions, fit_surrogates
+from .tagger import Predictions, Tagger, check_predictions
+from .targets import resolve_targets
+
+Progress = Callable[[int, int], None]  # (done, total) tagger calls
+
+
+@dataclass(frozen=True)
+class ExplainSettings:
+    samples: int = 2048
+    seed: int = 0
+    segments: int | tuple[float, ...] | None = None  # a count, inner boundaries in s, or ~1/s up to 10
+    residual: bool = False
+    fade_seconds: float = DEFAULT_FADE_SECONDS
+    tags: tuple[str, ...] = ()
+    top_k: int = 1
+    surrogate: SurrogateOptions = field(default_factory=SurrogateOptions)
+    self_check_k: int = 3
+    batch_size: int = 32
+
+    def __post_init__(self):
+        for name in ("samples", "self_check_k", "batch_size", "top_k"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "self_check_k" else 1):
+                raise InvalidOptionError(f"{name} must be a {'non-negative' if name == 'self_check_k' else 'positive'} integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InvalidOptionError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if isinstance(self.segments, list):
+            object.__setattr__(self, "segments", tuple(self.segments))
+        if isinstance(self.surrogate, dict):
+            object.__setattr__(self, "surrogate", SurrogateOptions(**self.surrogate))
+        object.__setattr__(self, "tags", tuple(self.tags))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["surrogate"] = self.surrogate.to_dict()
+        data["segments"] = list(self.segments) if isinstance(self.segments, tuple) else self.segments
+        data["tags"] = list(self.tags)
+        return data
+
+
+def factorize(waveform: np.ndarray, sample_rate: int, sources: Sources,
+              settings: ExplainSettings) -> Factorization:
+    """Sources × segments at the sources' rate, with the residual when asked for."""
+    waveform, sample_rate = as_waveform(waveform), check_sample_rate(sample_rate)
+    if settings.residual:
+        sources = sources.with_residual(waveform, sample_rate)
+    elif sources.sample_rate == sample_rate:
+        sources.check_fits(waveform)
+    if isinstance(settings.segments, tuple):
+        segments = segments_from_boundaries(settings.segments, sources.n_samples, sources.sample_rate)
+    else:
+        segments = equal_segments(sources.n_samples, sources.sample_rate, settings.segments)
+    return Factorization(sources, segments, settings.fade_seconds)
+
+
+def predict_masks(mixer: Mixer, masks: np.ndarray, tagger: Tagger, batch_size: int,
+                  progress: Progress | None = None, labels: Sequence[str] | None = None) -> Predictions:
+    """The tagger's scores for every mask, mixed and sent batch by batch."""
+    parts, done = [], 0
+    for rows, mixes in mixer.batches(masks, batch_size):
+        predictions = check_predictions(tagger.predict(mixes), len(mixes), labels)
+        labels = predictions.labels
+        parts.append(predictions.scores)
+        done += len(mixes)
+        if progress:
+            progress(done, len(masks))
+    return Predictions(tuple(labels), np.concatenate(parts))
+
+
+def explain_tags(factorization: Factorization, perturbations: Perturbations, predictions: Predictions,
+                 targets: list[int], settings: ExplainSettings) -> list[TagExplanation]:
+    """Surrogates for the target tags from the predictions of the unique masks."""
+    fits = fit_surrogates(perturbations.unique, predictions.scores[:, targets], settings.surrogate,
+                          counts=perturbations.counts)
+    return [TagExplanation(predictions.labels[t], float(predictions.scores[0, t]), fit.weights.tolist(),
+                           fit.intercept, fit.score, fit.local_prediction)
+            for t, fit in zip(targets, fits)]
+
+
+def self_check(explained: list[TagExplanation], perturbations: Perturbations, predictions: Predictions,
+               predict: Callable[[np.ndarray], np.ndarray], k_max: int) -> int:
+    """Fill in each tag's self-check table; masks already heard are not asked again. Returns calls made."""
+    if k_max == 0:
+        return 0
+    known = {mask_key(m): i for i, m in enumerate(perturbations.unique)}
+    per_tag = [check_masks(np.asarray(t.weights), k_max) for t in explained]
+    wanted = {mask_key(m): m for masks in per_tag for m in masks if mask_key(m) not in known}
+    fresh = dict(zip(wanted, predict(np.array(list(wanted.values())))) if wanted else {})
+    for tag, masks in zip(explained, per_tag):
+        scores = np.array([fresh[k] if k in fresh else predictions.scores[known[k]]
+                           for k in map(mask_key, masks)]).reshape(len(masks), -1)
+        tag.self_check = evaluate(np.asarray(tag.weights), predictions.labels.index(tag.tag),
+                                  predictions.labels, scores)
+    return len(wanted)
+
+
+def assemble(factorization: Factorization, explained: list[TagExplanation], settings: ExplainSettings,
+             stats: dict, provenance: dict) -> Explanation:
+    return Explanation(
+        components=factorization.components,
+        sources=list(factorization.sources.names),
+        segments=[(s.start_seconds, s.end_seconds) for s in factorization.segments],
+        residual=settings.residual,
+        tags=explained,
+        settings=settings.to_dict(),
+        stats=stats,
+        provenance=provenance,
+    )
+
+
+def explain(waveform: np.ndarray, sample_rate: int, tagger: Tagger, settings: ExplainSettings | None = None,
+            *, sources: Sources | None = None, separator: Separator | None = None,
+            progress: Progress | None = None) -> Explanation:
+    """Explain the tagger's prediction for one clip, in process."""
+    settings = settings or ExplainSettings()
+    if (sources is None) == (separator is None):
+        raise InvalidSourcesError("pass exactly one of `sources` (provided stems) or `separator`")
+    if sources is None:
+        sources = separator.separate(as_waveform(waveform), sample_rate)
+    factorization = factorize(waveform, sample_rate, sources, settings)
+    mixer = Mixer(factorization.conform(tagger.sample_rate, tagger.channels))
+    perturbations = perturb(factorization.n_components, settings.samples, settings.seed)
+    predictions = predict_masks(mixer, perturbations.unique, tagger, settings.batch_size, progress)
+    targets = resolve_targets(predictions.labels, predictions.scores[0], settings.tags, settings.top_k)
+    explained = explain_tags(factorization, perturbations, predictions, targets, settings)
+
+    def predict(masks):
+        return predict_masks(mixer, masks, tagger, settings.batch_size, labels=predictions.labels).scores
+
+    check_calls = self_check(explained, perturbations, predictions, predict, settings.self_check_k)
+    stats = {"samples": perturbations.n_samples, "unique_masks": len(perturbations.unique),
+             "exhaustive": perturbations.exhaustive, "tagger_calls": len(perturbations.unique) + check_calls}
+    provenance = {"separator": getattr(separator, "model_id", "provided"),
+                  "tagger_labels": list(predictions.labels)}
+    return assemble(factorization, explained, settings, stats, provenance)
