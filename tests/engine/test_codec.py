@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.codec import Encoding, decode, encode
+from engine.codec import Encoding, decode, encode, encode_batch
 from engine.errors import InvalidAudioError, InvalidOptionError
 
 
@@ -28,3 +28,16 @@ def test_unknown_encoding_and_bad_bytes():
         decode(b"this is not audio")
     with pytest.raises(InvalidAudioError, match="empty"):
         decode(b"")
+
+
+@pytest.mark.parametrize("encoding", list(Encoding))
+def test_batch_encoding_matches_single_encoding(encoding):
+    mixes = (0.9 * np.sin(np.linspace(0, 300, 3 * 1600 * 2))).astype(np.float32).reshape(3, 1600, 2)
+    mixes[0, 0, 0] = 1.7  # out of range: must clip, not wrap
+    for data, mix in zip(encode_batch(mixes, 16000, encoding), mixes):
+        back, rate = decode(data)
+        single, _ = decode(encode(mix, 16000, encoding))
+        assert rate == 16000
+        np.testing.assert_allclose(back, single, atol=1.5 / 32768)
+        expected = mix if encoding is Encoding.WAV_FLOAT else np.clip(mix, -1, 1)
+        np.testing.assert_allclose(back, expected, atol=1.5 / 32768)
