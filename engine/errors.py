@@ -34,7 +34,18 @@ class ModelMissingError(SeparationError):
 
 
 class TaggerError(ExplanationError):
-    """The tagger could not give usable predictions."""
+    """The tagger could not give usable predictions.
+
+    Carries what a user needs to act: the HTTP status seen last, how many attempts
+    were made, and which batch of the job it was (filled in by whoever knows them).
+    """
+
+    def __init__(self, message: str, *, http_status: int | None = None, attempts: int | None = None,
+                 batch: int | None = None):
+        super().__init__(message)
+        self.http_status = http_status
+        self.attempts = attempts
+        self.batch = batch
 
 
 class TaggerUnreachableError(TaggerError):

@@ -47,6 +47,8 @@ class ExplainSettings:
                 raise InvalidOptionError(f"{name} must be a {'non-negative' if name == 'self_check_k' else 'positive'} integer, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InvalidOptionError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if isinstance(self.fade_seconds, bool) or not isinstance(self.fade_seconds, (int, float)):
+            raise InvalidOptionError(f"fade_seconds must be a number, got {self.fade_seconds!r}")
         if isinstance(self.segments, list):
             object.__setattr__(self, "segments", tuple(self.segments))
         if isinstance(self.surrogate, dict):

@@ -37,6 +37,13 @@ class SurrogateOptions:
 
     def __post_init__(self):
         object.__setattr__(self, "feature_selection", FeatureSelection.parse(self.feature_selection))
+        for name in ("kernel_width", "alpha"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidOptionError(f"{name} must be a number, got {value!r}")
+        if self.num_features is not None and (isinstance(self.num_features, bool)
+                                              or not isinstance(self.num_features, int)):
+            raise InvalidOptionError(f"num_features must be an integer or null, got {self.num_features!r}")
         if not self.kernel_width > 0:
             raise InvalidOptionError(f"kernel_width must be positive, got {self.kernel_width}")
         if not self.alpha >= 0:

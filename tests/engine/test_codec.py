@@ -41,3 +41,10 @@ def test_batch_encoding_matches_single_encoding(encoding):
         np.testing.assert_allclose(back, single, atol=1.5 / 32768)
         expected = mix if encoding is Encoding.WAV_FLOAT else np.clip(mix, -1, 1)
         np.testing.assert_allclose(back, expected, atol=1.5 / 32768)
+
+
+@pytest.mark.parametrize("encoding", ["wav16", "wav_float", "flac"])
+def test_truncated_files_are_refused(encoding):
+    data = encode(np.zeros((16000, 1), dtype=np.float32) + 0.1, 16000, encoding)
+    with pytest.raises(InvalidAudioError, match="truncated|damaged"):
+        decode(data[: len(data) // 2])

@@ -1,0 +1,47 @@
+"""The API's app factory: settings, then Redis, store and queue, then the routes."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask
+from rq import Queue
+
+from service import problems
+from service.auth import load_key_hashes
+from worker.config import Settings
+from worker.connection import connect_fast_fail
+from worker.store import Store
+from worker.tagger.netguard import NetworkPolicy
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    queue: Queue
+    key_hashes: frozenset
+    policy: NetworkPolicy
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.json.sort_keys = False
+    connection = connect_fast_fail(settings.redis_url)
+    app.extensions["audiolime"] = Services(
+        settings=settings,
+        store=Store(connection, settings.key_prefix, settings.result_ttl, settings.lease_seconds),
+        queue=Queue(settings.queue_name, connection=connection),
+        key_hashes=load_key_hashes(settings),
+        policy=NetworkPolicy.from_string(settings.tagger_allowed_networks),
+    )
+    problems.register(app)
+    from service.views import audio, explanations, health  # noqa: PLC0415 - views need the app's pieces
+
+    app.register_blueprint(explanations.blueprint)
+    app.register_blueprint(audio.blueprint)
+    app.register_blueprint(health.blueprint)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return app

@@ -1,0 +1,59 @@
+"""Every error the API answers is application/problem+json (RFC 9457)."""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import InvalidAudioError, InvalidInputError, InvalidSourcesError
+from worker.job_request import LimitError
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str, headers: dict | None = None, **extra):
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.headers, self.extra = status, title, detail, headers, extra
+
+
+def problem_response(status: int, title: str, detail: str, headers: dict | None = None, **extra):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = MEDIA_TYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _from_input_error(exc: InvalidInputError):
+    if isinstance(exc, LimitError):
+        return problem_response(422, "Over a limit", str(exc))
+    title = {InvalidAudioError: "Invalid audio", InvalidSourcesError: "Invalid stems"}.get(type(exc), "Invalid request")
+    return problem_response(422 if isinstance(exc, (InvalidAudioError, InvalidSourcesError)) else 400, title, str(exc))
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(Problem, lambda p: problem_response(p.status, p.title, p.detail, p.headers, **p.extra))
+    app.register_error_handler(InvalidInputError, _from_input_error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        allowed = getattr(exc, "valid_methods", None)
+        headers = {"Allow": ", ".join(allowed)} if allowed else None
+        return problem_response(exc.code or 500, exc.name, exc.description or exc.name, headers)
+
+    @app.errorhandler(redis.RedisError)
+    def redis_down(exc: redis.RedisError):
+        log.warning("Redis unavailable: %s", exc)
+        return problem_response(503, "Service unavailable", "the job store (Redis) is not reachable; "
+                                "try again shortly", {"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return problem_response(500, "Internal server error", "an unexpected error occurred; it has been logged")

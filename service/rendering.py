@@ -1,0 +1,66 @@
+"""Audio a listener downloads: stems, single components and top-k explanation mixes.
+
+Rebuilt from the stored stems with the engine, so what is heard is exactly what
+the tagger heard (before the tagger's own resampling).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from flask import Response, request
+
+from engine.codec import MEDIA_TYPES, Encoding, decode, encode
+from engine.components import Factorization
+from engine.mixing import Mixer
+from engine.pipeline import factorize
+from service.problems import Problem
+from worker.context import sources_from_flac
+from worker.job_request import settings_from_public
+from worker.store import Store
+
+FORMATS = {"wav": Encoding.WAV16, "flac": Encoding.FLAC}
+_CACHE: OrderedDict[str, Factorization] = OrderedDict()
+CACHE_SIZE = 4  # a listener clicks through one job's components; keep a few jobs decoded
+
+
+def requested_encoding() -> Encoding:
+    name = request.args.get("format")
+    if name is None:
+        name = "flac" if "audio/flac" in request.headers.get("Accept", "") else "wav"
+    if name not in FORMATS:
+        raise Problem(400, "Invalid parameter", f"`format` must be one of {sorted(FORMATS)}, got {name!r}")
+    return FORMATS[name]
+
+
+def audio_response(waveform: np.ndarray, sample_rate: int, filename: str) -> Response:
+    encoding = requested_encoding()
+    extension = "flac" if encoding is Encoding.FLAC else "wav"
+    return Response(encode(waveform, sample_rate, encoding), mimetype=MEDIA_TYPES[encoding],
+                    headers={"Content-Disposition": f'inline; filename="{filename}.{extension}"',
+                             "Cache-Control": "private, max-age=3600"})
+
+
+def factorization(store: Store, record: dict) -> Factorization:
+    job_id = record["id"]
+    if job_id not in _CACHE:
+        stems = store.stems(job_id)
+        audio = store.audio(job_id)
+        if not stems or audio is None:
+            raise Problem(409, "Not ready", "the stems of this explanation are not available yet")
+        waveform, sample_rate = decode(audio)
+        _CACHE[job_id] = factorize(waveform, sample_rate, sources_from_flac(stems),
+                                   settings_from_public(record["request"]))
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(job_id)
+    return _CACHE[job_id]
+
+
+def top_k_mix(f: Factorization, weights: list[float], k: int) -> tuple[np.ndarray, list[int]]:
+    from engine.selfcheck import top_components  # noqa: PLC0415
+
+    chosen = top_components(np.asarray(weights), k)
+    mask = np.zeros((1, f.n_components), dtype=bool)
+    mask[0, chosen] = True
+    return Mixer(f).mix(mask)[0], chosen

@@ -1,0 +1,56 @@
+"""Listening to an explanation: stems, components and the top-k mix, as WAV (default) or FLAC."""
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from engine.codec import decode
+from service.problems import Problem
+from service.rendering import audio_response, factorization, top_k_mix
+from service.views.explanations import owned, services
+from worker.store import Stage
+
+blueprint = Blueprint("audio", __name__)
+
+
+@blueprint.get("/explanations/<job_id>/sources/<name>")
+def source(job_id: str, name: str):
+    owned(job_id)
+    data = services().store.stem(job_id, name)
+    if data is None:
+        names = sorted(services().store.stems(job_id))
+        raise Problem(404, "Not found", f"no source {name!r}; this explanation has {names or 'no stems yet'}")
+    waveform, sample_rate = decode(data)
+    return audio_response(waveform, sample_rate, name)
+
+
+@blueprint.get("/explanations/<job_id>/components/<int:index>")
+def component(job_id: str, index: int):
+    f = factorization(services().store, owned(job_id))
+    if not 0 <= index < f.n_components:
+        raise Problem(404, "Not found", f"component index must be 0..{f.n_components - 1}, got {index}")
+    return audio_response(f.component_audio(index), f.sample_rate, f.components[index].name)
+
+
+@blueprint.get("/explanations/<job_id>/audio")
+def explanation(job_id: str):
+    record = owned(job_id)
+    if record["stage"] != Stage.FINISHED.value:
+        raise Problem(409, "Not ready", f"the explanation is {record['stage']}; its audio exists once it is finished")
+    result = services().store.result(job_id)
+    tags = {t["tag"]: t for t in result["tags"]}
+    tag = request.args.get("tag") or result["tags"][0]["tag"]
+    if tag not in tags:
+        raise Problem(404, "Not found", f"tag {tag!r} was not explained; explained: {sorted(tags)}")
+    k = _k()
+    f = factorization(services().store, record)
+    mix, chosen = top_k_mix(f, tags[tag]["weights"], k)
+    response = audio_response(mix, f.sample_rate, f"{tag}-top{k}")
+    response.headers["X-Components"] = ",".join(map(str, chosen))
+    return response
+
+
+def _k() -> int:
+    raw = request.args.get("k", "3")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise Problem(400, "Invalid parameter", f"`k` must be a positive integer, got {raw!r}")
+    return int(raw)

@@ -1,0 +1,80 @@
+"""Submitting, reading, listing and deleting explanation jobs."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, url_for
+
+from service.auth import current_owner
+from service.problems import Problem
+from service.status import document, summary
+from service.submission import read_submission
+from worker.queueing import enqueue_run, job_timeout
+from worker.store import Stage
+
+blueprint = Blueprint("explanations", __name__)
+MAX_PAGE = 100
+
+
+def services():
+    return current_app.extensions["audiolime"]
+
+
+def owned(job_id: str) -> dict:
+    """The caller's job, or 404 (another key's job looks exactly like a missing one)."""
+    record = services().store.owned_record(job_id, current_owner())
+    if record is None:
+        raise Problem(404, "Not found", f"no explanation {job_id!r} for this API key (it may have expired)")
+    return record
+
+
+@blueprint.post("/explanations")
+def submit():
+    owner = current_owner()
+    s = services()
+    submission = read_submission(request, s.settings, s.policy)
+    public = submission.request.to_dict()
+    timeout = job_timeout(public, submission.duration)
+    job_id = s.store.create(owner, public, submission.audio, submission.stems, submission.secret, timeout)
+    s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queue, job_id, timeout))
+    location = url_for("explanations.status", job_id=job_id)
+    body = {"id": job_id, "status": "queued", "stage": "queued", "status_url": location,
+            "ttl_seconds": s.settings.result_ttl}
+    return body, 202, {"Location": location}
+
+
+@blueprint.get("/explanations")
+def list_jobs():
+    limit = _int_arg("limit", 20, 1, MAX_PAGE)
+    offset = _int_arg("offset", 0, 0, 10**9)
+    records, total = services().store.list_jobs(current_owner(), offset, limit)
+    following = offset + limit
+    next_url = url_for("explanations.list_jobs", limit=limit, offset=following) if following < total else None
+    return {"items": [summary(r) for r in records], "total": total, "limit": limit, "offset": offset,
+            "next": next_url}
+
+
+@blueprint.get("/explanations/<job_id>")
+def status(job_id: str):
+    record = owned(job_id)
+    s = services()
+    result = s.store.result(job_id) if record["stage"] == Stage.FINISHED.value else None
+    return document(record, result, s.settings.result_ttl)
+
+
+@blueprint.delete("/explanations/<job_id>")
+def delete(job_id: str):
+    owned(job_id)
+    services().store.delete(job_id, current_owner())
+    return "", 204
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Problem(400, "Invalid parameter", f"`{name}` must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise Problem(400, "Invalid parameter", f"`{name}` must be {low}..{high}, got {value}")
+    return value

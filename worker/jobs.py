@@ -1,0 +1,184 @@
+"""The RQ job: one explanation run, stage by stage, resumable.
+
+Every step is the engine's; this module adds what a service needs around them:
+the job record's stages and progress, the Redis checkpoint of answered masks,
+cancellation, leases and failure reports a user can act on.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from rq import get_current_job
+
+from engine.codec import decode
+from engine.errors import CancelledError, ExplanationError, TaggerError
+from engine.mixing import Mixer
+from engine.perturbations import perturb
+from engine.pipeline import assemble, explain_tags, factorize, predict_masks, self_check
+from engine.tagger import Predictions, check_predictions
+from engine.targets import resolve_targets
+from worker.context import WorkerContext, flac_round_trip, sources_from_flac
+from worker.job_request import PROVIDED, settings_from_public
+from worker.recovery import LeaseKeeper, take_over
+from worker.store import Stage
+from worker.tagger.client import CallStats, TaggerClient
+from worker.tagger.spec import TaggerSpec
+
+log = logging.getLogger(__name__)
+
+
+def run_explanation(job_id: str) -> None:
+    """RQ entry point (enqueued by dotted path)."""
+    rq_job = get_current_job()
+    ExplanationRun(WorkerContext.current(), job_id, rq_job.id if rq_job else "inline").run()
+
+
+def on_run_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
+    """RQ calls this when a run dies of something unexpected (timeout, crash, lost worker)."""
+    context = WorkerContext.current()
+    record = context.store.record(rq_job.args[0])
+    if record is None or record.get("rq_job_id") != rq_job.id or Stage(record["stage"]).done:
+        return  # an older run of a job that has moved on
+    if exc_type.__name__ == "AbandonedJobError":
+        take_over(context.store, _queue(context), record, "its worker stopped responding",
+                  context.settings.job_attempts)
+        return
+    context.store.fail(record["id"], {"title": "Internal error" if exc_type.__name__ != "JobTimeoutException"
+                                      else "Timed out", "detail": f"{exc_type.__name__}: {exc_value}",
+                                      "stage": record["stage"]})
+
+
+def _queue(context: WorkerContext):
+    from rq import Queue  # noqa: PLC0415
+
+    return Queue(context.settings.queue_name, connection=context.redis)
+
+
+class ExplanationRun:
+    def __init__(self, context: WorkerContext, job_id: str, rq_job_id: str):
+        self.context, self.store, self.job_id, self.rq_job_id = context, context.store, job_id, rq_job_id
+        self.stats = CallStats()
+        self._stage_started = time.monotonic()
+        self._stage = Stage.QUEUED
+
+    def run(self) -> None:
+        token = self.store.start_attempt(self.job_id, self.rq_job_id)
+        if token is None:
+            log.info("explanation %s is gone or over; nothing to run", self.job_id)
+            return
+        self.token = token
+        with LeaseKeeper(self.store, self.job_id, token):
+            try:
+                self._run()
+            except CancelledError:
+                log.info("explanation %s cancelled or taken over; stopped", self.job_id)
+            except ExplanationError as exc:
+                self._fail(exc)
+            finally:
+                self._count_calls()
+
+    def _run(self) -> None:
+        record = self.store.record(self.job_id)
+        request = record["request"]
+        settings = settings_from_public(request)
+        spec = TaggerSpec.from_dict({**request["tagger"], **self.store.secret(self.job_id)})
+        waveform, sample_rate = decode(self.store.audio(self.job_id))
+        self._enter(Stage.SEPARATING)
+        sources = self._sources(request["separator"], waveform, sample_rate)
+        factorization = factorize(waveform, sample_rate, sources, settings)
+        mixer = Mixer(factorization.conform(spec.sample_rate, spec.channels))
+        perturbations = perturb(factorization.n_components, settings.samples, settings.seed)
+        client = TaggerClient(spec, self.context.session, self.stats)
+        self._enter(Stage.QUERYING)
+        predictions = self._query(mixer, perturbations.unique, client)
+        targets = resolve_targets(predictions.labels, predictions.scores[0], settings.tags, settings.top_k)
+        self._enter(Stage.FITTING)
+        explained = explain_tags(factorization, perturbations, predictions, targets, settings)
+        self._enter(Stage.CHECKING)
+        check_calls = self_check(explained, perturbations, predictions, self._checker(mixer, client, predictions),
+                                 settings.self_check_k)
+        stats = {"samples": perturbations.n_samples, "unique_masks": len(perturbations.unique),
+                 "exhaustive": perturbations.exhaustive, "tagger_calls": len(perturbations.unique) + check_calls,
+                 "tagger": self.stats.to_dict()}
+        provenance = {"separator": self._model_id(request["separator"]), "tagger_labels": list(predictions.labels),
+                      "tagger_url": spec.url, "tagger_protocol": spec.protocol}
+        result = assemble(factorization, explained, settings, stats, provenance).to_dict()
+        self._enter(Stage.FINISHED)
+        self._guard()
+        self.store.finish(self.job_id, result)
+
+    # -- stages ---------------------------------------------------------------------
+    def _enter(self, stage: Stage) -> None:
+        """Move to the next stage, accounting the time spent in the previous one."""
+        self._guard()
+        now = time.monotonic()
+        if self._stage.running:
+            self.store.count(f"stage_seconds_sum:{self._stage.value}", now - self._stage_started)
+            self.store.count(f"stage_seconds_count:{self._stage.value}", 1)
+        self._stage, self._stage_started = stage, now
+        if not stage.done:
+            self.store.set_stage(self.job_id, stage)
+
+    def _guard(self) -> None:
+        if not self.store.owns(self.job_id, self.token):
+            raise CancelledError("the explanation was cancelled, deleted or taken over")
+
+    def _sources(self, separator: str, waveform: np.ndarray, sample_rate: int):
+        stored = self.store.stems(self.job_id)
+        if stored:  # provided by the user, or separated by an earlier run of this job
+            return sources_from_flac(stored)
+        sources, stems = flac_round_trip(self.context.separator(separator).separate(waveform, sample_rate))
+        self.store.save_stems(self.job_id, stems)
+        return sources
+
+    def _model_id(self, separator: str) -> str:
+        return PROVIDED if separator == PROVIDED else self.context.separator(separator).model_id
+
+    def _query(self, mixer: Mixer, masks: np.ndarray, client: TaggerClient) -> Predictions:
+        """Every unique mask's scores, resuming from the checkpoint of an earlier run."""
+        from worker.querying import query_masks  # noqa: PLC0415
+
+        known, labels = self.store.load_predictions(self.job_id)
+        self.store.set_progress(self.job_id, len(known), len(masks))
+
+        def on_answer(rows: list[int], predictions: Predictions) -> None:
+            nonlocal labels
+            check_predictions(predictions, len(rows), labels)
+            labels = predictions.labels
+            self.store.save_predictions(self.job_id, rows, predictions.scores, labels)
+            known.update(zip(rows, predictions.scores))
+            self.store.set_progress(self.job_id, len(known), len(masks))
+
+        todo = [row for row in range(len(masks)) if row not in known]
+        if known:
+            log.info("explanation %s resumes: %d of %d masks already answered", self.job_id, len(known), len(masks))
+        query_masks(mixer, masks, todo, client, on_answer, lambda: self.store.owns(self.job_id, self.token))
+        return Predictions(labels, np.stack([known[row] for row in range(len(masks))]))
+
+    def _checker(self, mixer: Mixer, client: TaggerClient, predictions: Predictions):
+        def predict(masks: np.ndarray) -> np.ndarray:
+            self._guard()
+            return predict_masks(mixer, masks, client, client.spec.batch_size, labels=predictions.labels).scores
+        return predict
+
+    # -- endings ------------------------------------------------------------------------
+    def _fail(self, exc: ExplanationError) -> None:
+        error = {"title": _title(exc), "detail": str(exc), "stage": self._stage.value}
+        if isinstance(exc, TaggerError):
+            error.update({k: v for k, v in (("http_status", exc.http_status), ("attempts", exc.attempts),
+                                             ("batch", exc.batch)) if v is not None})
+        log.warning("explanation %s failed at %s: %s", self.job_id, self._stage.value, error["title"])
+        if self.store.owns(self.job_id, self.token):
+            self.store.fail(self.job_id, error)
+
+    def _count_calls(self) -> None:
+        for name, value in self.stats.to_dict().items():
+            self.store.count(f"tagger_{name}_total", value)
+
+
+def _title(exc: ExplanationError) -> str:
+    return {"TaggerUnreachableError": "Tagger unreachable", "TaggerResponseError": "Tagger answered nonsense",
+            "RefusedAddressError": "Tagger address refused", "ModelMissingError": "Separation model missing",
+            "SeparationError": "Separation failed"}.get(type(exc).__name__, "Invalid request")

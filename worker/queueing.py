@@ -1,0 +1,27 @@
+"""Putting explanation runs on the RQ queue (used by the API and by recovery)."""
+from __future__ import annotations
+
+import math
+
+from rq import Queue
+from rq.job import Callback
+
+RUN = "worker.jobs.run_explanation"  # by dotted path: the API never imports the worker's code
+ON_FAILURE = "worker.jobs.on_run_failure"
+SEPARATION_ALLOWANCE = 120  # seconds: model load plus separation of a long clip on a slow CPU
+
+
+def job_timeout(request: dict, duration_seconds: float) -> int:
+    """Seconds a run may take, from the job's size: every batch may use all its retries and timeouts."""
+    tagger = request["tagger"]
+    unique = min(request["samples"], 2 ** 20) + request.get("self_check_k", 3) * 50
+    batches = math.ceil(unique / tagger.get("batch_size", 16)) / tagger.get("concurrency", 2)
+    per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5)) * 0.25
+    estimate = SEPARATION_ALLOWANCE + 4 * duration_seconds + batches * per_batch
+    return int(min(max(estimate, 600), 24 * 3600))
+
+
+def enqueue_run(queue: Queue, job_id: str, timeout: int) -> str:
+    rq_job = queue.enqueue(RUN, job_id, job_timeout=timeout, result_ttl=600, failure_ttl=24 * 3600,
+                           on_failure=Callback(ON_FAILURE), description=f"explanation {job_id}")
+    return rq_job.id

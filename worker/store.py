@@ -1,0 +1,239 @@
+"""The one place that knows how explanations are laid out in Redis.
+
+Per job (all expire with the job's TTL):
+  {p}:job:{id}              hash   record: owner, stage, progress, timestamps, error, attempt token…
+  {p}:job:{id}:secret       string tagger headers (auth); deleted as soon as the job ends
+  {p}:job:{id}:audio        string the uploaded file, as sent
+  {p}:job:{id}:stems        hash   source name → FLAC
+  {p}:job:{id}:predictions  hash   unique-mask row → scores (float64 bytes); the resume checkpoint
+  {p}:job:{id}:result       string the explanation, JSON
+  {p}:job:{id}:lease        string the running worker's token; short TTL, refreshed while it works
+Across jobs:
+  {p}:owner:{owner}:jobs    zset   job ids by creation time (listing)
+  {p}:active                set    jobs queued or running (for the reaper and the metrics)
+  {p}:metrics               hash   counters for /metrics
+  {p}:separations:{key}     hash   cached stems of one (audio, model), FLAC
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from enum import Enum
+
+import numpy as np
+import redis
+
+TERMINAL_TTL_FIELDS = ("audio", "stems", "predictions", "result")
+
+
+class Stage(str, Enum):
+    QUEUED = "queued"
+    SEPARATING = "separating"
+    QUERYING = "querying"
+    FITTING = "fitting"
+    CHECKING = "checking"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def done(self) -> bool:
+        return self in (Stage.FINISHED, Stage.FAILED, Stage.CANCELLED)
+
+    @property
+    def running(self) -> bool:
+        return self in (Stage.SEPARATING, Stage.QUERYING, Stage.FITTING, Stage.CHECKING)
+
+
+class Store:
+    def __init__(self, connection: redis.Redis, prefix: str, ttl: int, lease_seconds: int = 15):
+        self.redis = connection
+        self.prefix = prefix
+        self.ttl = ttl
+        self.lease_seconds = lease_seconds
+
+    # -- keys ---------------------------------------------------------------
+    def key(self, job_id: str, part: str | None = None) -> str:
+        return f"{self.prefix}:job:{job_id}" + (f":{part}" if part else "")
+
+    def owner_key(self, owner: str) -> str:
+        return f"{self.prefix}:owner:{owner}:jobs"
+
+    @property
+    def active_key(self) -> str:
+        return f"{self.prefix}:active"
+
+    @property
+    def metrics_key(self) -> str:
+        return f"{self.prefix}:metrics"
+
+    def separation_key(self, cache_key: str) -> str:
+        return f"{self.prefix}:separations:{cache_key}"
+
+    # -- creation and reading ----------------------------------------------------
+    def create(self, owner: str, request: dict, audio: bytes, stems: dict[str, bytes],
+               secret: dict | None, timeout: int) -> str:
+        job_id = uuid.uuid4().hex
+        now = time.time()
+        record = {"id": job_id, "owner": owner, "stage": Stage.QUEUED.value, "created_at": now,
+                  "request": json.dumps(request), "done": 0, "total": 0, "attempts": 0,
+                  "expires_at": now + self.ttl, "timeout": timeout}
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self.key(job_id), mapping=record)
+            pipe.set(self.key(job_id, "audio"), audio)
+            if stems:
+                pipe.hset(self.key(job_id, "stems"), mapping=stems)
+            if secret:
+                pipe.set(self.key(job_id, "secret"), json.dumps(secret))
+            for part in (None, "audio", "stems", "secret"):
+                pipe.expire(self.key(job_id, part), self.ttl)
+            pipe.zadd(self.owner_key(owner), {job_id: now})
+            pipe.expire(self.owner_key(owner), self.ttl)
+            pipe.sadd(self.active_key, job_id)
+            pipe.hincrby(self.metrics_key, "jobs_submitted_total", 1)
+            pipe.execute()
+        return job_id
+
+    def record(self, job_id: str) -> dict | None:
+        raw = self.redis.hgetall(self.key(job_id))
+        if not raw:
+            return None
+        record = {k.decode(): v.decode() for k, v in raw.items()}
+        for name in ("created_at", "started_at", "finished_at", "expires_at"):
+            if name in record:
+                record[name] = float(record[name])
+        for name in ("done", "total", "attempts", "timeout"):
+            record[name] = int(record.get(name, 0))
+        record["request"] = json.loads(record["request"])
+        record["error"] = json.loads(record["error"]) if "error" in record else None
+        return record
+
+    def owned_record(self, job_id: str, owner: str) -> dict | None:
+        """The record if it exists and belongs to `owner` (anything else looks like absence)."""
+        record = self.record(job_id)
+        return record if record and record["owner"] == owner else None
+
+    def list_jobs(self, owner: str, offset: int, limit: int) -> tuple[list[dict], int]:
+        ids = [i.decode() for i in self.redis.zrevrange(self.owner_key(owner), offset, offset + limit - 1)]
+        records = [self.record(i) for i in ids]
+        stale = [i for i, r in zip(ids, records) if r is None]
+        if stale:
+            self.redis.zrem(self.owner_key(owner), *stale)
+        return [r for r in records if r], self.redis.zcard(self.owner_key(owner))
+
+    def audio(self, job_id: str) -> bytes | None:
+        return self.redis.get(self.key(job_id, "audio"))
+
+    def secret(self, job_id: str) -> dict:
+        raw = self.redis.get(self.key(job_id, "secret"))
+        return json.loads(raw) if raw else {}
+
+    def stems(self, job_id: str) -> dict[str, bytes]:
+        return {k.decode(): v for k, v in self.redis.hgetall(self.key(job_id, "stems")).items()}
+
+    def stem(self, job_id: str, name: str) -> bytes | None:
+        return self.redis.hget(self.key(job_id, "stems"), name)
+
+    def result(self, job_id: str) -> dict | None:
+        raw = self.redis.get(self.key(job_id, "result"))
+        return json.loads(raw) if raw else None
+
+    # -- running -------------------------------------------------------------------
+    def start_attempt(self, job_id: str, rq_job_id: str) -> str | None:
+        """Claim the job for one run; returns the attempt token (None if the job is gone or over)."""
+        record = self.record(job_id)
+        if record is None or Stage(record["stage"]).done:
+            return None
+        token = uuid.uuid4().hex
+        self.redis.hset(self.key(job_id), mapping={"token": token, "rq_job_id": rq_job_id,
+                                                   "attempts": record["attempts"] + 1,
+                                                   "started_at": record.get("started_at", time.time())})
+        self.renew_lease(job_id, token)
+        return token
+
+    def renew_lease(self, job_id: str, token: str) -> None:
+        self.redis.set(self.key(job_id, "lease"), token, ex=self.lease_seconds)
+
+    def lease_alive(self, job_id: str) -> bool:
+        return bool(self.redis.exists(self.key(job_id, "lease")))
+
+    def owns(self, job_id: str, token: str) -> bool:
+        """Whether this run still owns the job (not cancelled, deleted or taken over)."""
+        values = self.redis.hmget(self.key(job_id), "token", "stage")
+        return values[0] is not None and values[0].decode() == token and not Stage(values[1].decode()).done
+
+    def set_stage(self, job_id: str, stage: Stage, **fields) -> None:
+        mapping = {"stage": stage.value, **{k: v for k, v in fields.items() if v is not None}}
+        self.redis.hset(self.key(job_id), mapping=mapping)
+
+    def set_progress(self, job_id: str, done: int, total: int) -> None:
+        self.redis.hset(self.key(job_id), mapping={"done": done, "total": total})
+
+    def save_stems(self, job_id: str, stems: dict[str, bytes]) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.delete(self.key(job_id, "stems"))
+            pipe.hset(self.key(job_id, "stems"), mapping=stems)
+            pipe.expire(self.key(job_id, "stems"), self.ttl)
+            pipe.execute()
+
+    def save_predictions(self, job_id: str, rows: list[int], scores: np.ndarray, labels: tuple[str, ...]) -> None:
+        """Checkpoint answered masks, so a retry resumes instead of asking again."""
+        key = self.key(job_id, "predictions")
+        with self.redis.pipeline() as pipe:
+            pipe.hsetnx(key, "labels", json.dumps(list(labels)))
+            pipe.hset(key, mapping={str(r): np.asarray(s, dtype="<f8").tobytes() for r, s in zip(rows, scores)})
+            pipe.expire(key, self.ttl)
+            pipe.execute()
+
+    def load_predictions(self, job_id: str) -> tuple[dict[int, np.ndarray], tuple[str, ...] | None]:
+        raw = self.redis.hgetall(self.key(job_id, "predictions"))
+        labels = raw.pop(b"labels", None)
+        scores = {int(k): np.frombuffer(v, dtype="<f8") for k, v in raw.items()}
+        return scores, tuple(json.loads(labels)) if labels else None
+
+    def finish(self, job_id: str, result: dict) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.set(self.key(job_id, "result"), json.dumps(result), ex=self.ttl)
+            pipe.delete(self.key(job_id, "predictions"))
+            self._end(pipe, job_id, Stage.FINISHED)
+            pipe.execute()
+
+    def fail(self, job_id: str, error: dict) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self.key(job_id), "error", json.dumps(error))
+            self._end(pipe, job_id, Stage.FAILED)
+            pipe.execute()
+
+    def _end(self, pipe, job_id: str, stage: Stage) -> None:
+        pipe.hset(self.key(job_id), mapping={"stage": stage.value, "finished_at": time.time()})
+        pipe.delete(self.key(job_id, "secret"), self.key(job_id, "lease"))
+        pipe.srem(self.active_key, job_id)
+        pipe.hincrby(self.metrics_key, f"jobs_{stage.value}_total", 1)
+
+    def delete(self, job_id: str, owner: str) -> Stage:
+        """Delete the job's data. A job still queued or running is cancelled and its record
+        kept (stage `cancelled`) until it expires; an ended job goes entirely."""
+        record = self.record(job_id)
+        data = ("audio", "stems", "predictions", "result", "secret", "lease")
+        with self.redis.pipeline() as pipe:
+            pipe.delete(*(self.key(job_id, p) for p in data))
+            if record and not Stage(record["stage"]).done:
+                self._end(pipe, job_id, Stage.CANCELLED)
+                ended = Stage.CANCELLED
+            else:
+                pipe.delete(self.key(job_id))
+                pipe.zrem(self.owner_key(owner), job_id)
+                ended = Stage(record["stage"]) if record else Stage.CANCELLED
+            pipe.execute()
+        return ended
+
+    def active_jobs(self) -> list[str]:
+        return [i.decode() for i in self.redis.smembers(self.active_key)]
+
+    # -- metrics ---------------------------------------------------------------------
+    def count(self, name: str, amount: float = 1) -> None:
+        self.redis.hincrbyfloat(self.metrics_key, name, amount)
+
+    def metrics(self) -> dict[str, float]:
+        return {k.decode(): float(v) for k, v in self.redis.hgetall(self.metrics_key).items()}
