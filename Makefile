@@ -1,4 +1,5 @@
 # Two commands do all the set-up: `make run` (the whole stack) and `make test` (the suite).
+export PYTHONPATH := $(CURDIR)
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ MODEL_DIR ?= models
 INSTALLED := $(VENV)/.installed
 MODEL := $(MODEL_DIR)/2stems/.probe
 
-.PHONY: setup models test test-fast bench clean
+.PHONY: setup models run test test-fast bench clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -22,6 +23,9 @@ models: $(MODEL)
 $(MODEL): $(INSTALLED) worker/spleeter_models.py
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m worker.spleeter_models build
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m worker.spleeter_models example
+
+run: setup
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m scripts.stack
 
 test: setup
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m pytest

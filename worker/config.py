@@ -36,6 +36,7 @@ class Settings:
     job_attempts: int = 3  # runs of one job, counting resumes after a lost worker
     lease_seconds: int = 15  # a running job whose worker is silent this long is taken over
     separation_cache_ttl: int = 24 * 3600
+    preload_separators: tuple[str, ...] = ("spleeter:2stems",)  # loaded when a worker starts
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":

@@ -33,11 +33,12 @@ class ExplanationWorker(SimpleWorker):
             stop.set()
 
     def _preload(self, context: WorkerContext) -> None:
-        """Load the default model before taking jobs, so the first job does not pay for it."""
-        try:
-            context.separator("spleeter:2stems").separator._load()
-        except ExplanationError as exc:  # a worker without the model still serves `provided` stems
-            log.warning("spleeter:2stems not preloaded: %s", exc)
+        """Load models before taking jobs, so the first job does not pay for it."""
+        for name in context.settings.preload_separators:
+            try:
+                context.separator(name).separator.load()
+            except ExplanationError as exc:  # a worker without the model still serves `provided` stems
+                log.warning("%s not preloaded: %s", name, exc)
 
     def _reap_forever(self, context: WorkerContext, stop: threading.Event) -> None:
         interval = max(context.settings.lease_seconds / 3, 1.0)

@@ -33,6 +33,12 @@ class SpleeterSeparator:
         weights = WEIGHTS_SOURCE if self.name == "2stems" else "spleeter release"
         return f"spleeter:{self.name} (spleeter {SPLEETER_VERSION}, weights {weights})"
 
+    def load(self) -> None:
+        """Build the graph and restore the weights (done on first use if not called)."""
+        with self._lock:
+            if self._session is None:
+                self._load()
+
     def _load(self):
         import tensorflow as tf  # noqa: PLC0415 - TensorFlow only where separation runs
 

