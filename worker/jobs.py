@@ -130,7 +130,8 @@ class ExplanationRun:
         if stored:  # provided by the user, or separated by an earlier run of this job
             return sources_from_flac(stored)
         sources, stems = flac_round_trip(self.context.separator(separator).separate(waveform, sample_rate))
-        self.store.save_stems(self.job_id, stems)
+        if not self.store.save_stems(self.job_id, self.token, stems):
+            raise CancelledError("the explanation was cancelled during separation")
         return sources
 
     def _model_id(self, separator: str) -> str:
@@ -147,7 +148,8 @@ class ExplanationRun:
             nonlocal labels
             check_predictions(predictions, len(rows), labels)
             labels = predictions.labels
-            self.store.save_predictions(self.job_id, rows, predictions.scores, labels)
+            if not self.store.save_predictions(self.job_id, self.token, rows, predictions.scores, labels):
+                raise CancelledError("the explanation was cancelled, deleted or taken over")
             known.update(zip(rows, predictions.scores))
             self.store.set_progress(self.job_id, len(known), len(masks))
 

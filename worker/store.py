@@ -24,7 +24,23 @@ from enum import Enum
 import numpy as np
 import redis
 
-TERMINAL_TTL_FIELDS = ("audio", "stems", "predictions", "result")
+# Workers update a job's record concurrently with DELETE; an update must never
+# resurrect a deleted record as a fragment, so it only applies to an existing hash.
+_HSET_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return 0
+"""
+
+# Checkpoints and stems are written only by the run that owns the job, and not
+# at all once it ended (a late batch of a cancelled job must not bring data back).
+_HSET_IF_OWNER = """
+local token = redis.call('HGET', KEYS[1], 'token')
+local stage = redis.call('HGET', KEYS[1], 'stage')
+if token ~= ARGV[1] or stage == 'finished' or stage == 'failed' or stage == 'cancelled' then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
 
 
 class Stage(str, Enum):
@@ -52,6 +68,8 @@ class Store:
         self.prefix = prefix
         self.ttl = ttl
         self.lease_seconds = lease_seconds
+        self._hset_if_exists = connection.register_script(_HSET_IF_EXISTS)
+        self._hset_if_owner = connection.register_script(_HSET_IF_OWNER)
 
     # -- keys ---------------------------------------------------------------
     def key(self, job_id: str, part: str | None = None) -> str:
@@ -146,9 +164,8 @@ class Store:
         if record is None or Stage(record["stage"]).done:
             return None
         token = uuid.uuid4().hex
-        self.redis.hset(self.key(job_id), mapping={"token": token, "rq_job_id": rq_job_id,
-                                                   "attempts": record["attempts"] + 1,
-                                                   "started_at": record.get("started_at", time.time())})
+        self._update(job_id, {"token": token, "rq_job_id": rq_job_id, "attempts": record["attempts"] + 1,
+                              "started_at": record.get("started_at", time.time())})
         self.renew_lease(job_id, token)
         return token
 
@@ -164,27 +181,27 @@ class Store:
         return values[0] is not None and values[0].decode() == token and not Stage(values[1].decode()).done
 
     def set_stage(self, job_id: str, stage: Stage, **fields) -> None:
-        mapping = {"stage": stage.value, **{k: v for k, v in fields.items() if v is not None}}
-        self.redis.hset(self.key(job_id), mapping=mapping)
+        self._update(job_id, {"stage": stage.value, **{k: v for k, v in fields.items() if v is not None}})
 
     def set_progress(self, job_id: str, done: int, total: int) -> None:
-        self.redis.hset(self.key(job_id), mapping={"done": done, "total": total})
+        self._update(job_id, {"done": done, "total": total})
 
-    def save_stems(self, job_id: str, stems: dict[str, bytes]) -> None:
-        with self.redis.pipeline() as pipe:
-            pipe.delete(self.key(job_id, "stems"))
-            pipe.hset(self.key(job_id, "stems"), mapping=stems)
-            pipe.expire(self.key(job_id, "stems"), self.ttl)
-            pipe.execute()
+    def _update(self, job_id: str, mapping: dict, pipe=None) -> None:
+        self._hset_if_exists(keys=[self.key(job_id)], args=[x for item in mapping.items() for x in item],
+                             client=pipe or self.redis)
 
-    def save_predictions(self, job_id: str, rows: list[int], scores: np.ndarray, labels: tuple[str, ...]) -> None:
+    def save_stems(self, job_id: str, token: str, stems: dict[str, bytes]) -> bool:
+        return self._owned_hset(job_id, token, "stems", stems)
+
+    def save_predictions(self, job_id: str, token: str, rows: list[int], scores: np.ndarray,
+                         labels: tuple[str, ...]) -> bool:
         """Checkpoint answered masks, so a retry resumes instead of asking again."""
-        key = self.key(job_id, "predictions")
-        with self.redis.pipeline() as pipe:
-            pipe.hsetnx(key, "labels", json.dumps(list(labels)))
-            pipe.hset(key, mapping={str(r): np.asarray(s, dtype="<f8").tobytes() for r, s in zip(rows, scores)})
-            pipe.expire(key, self.ttl)
-            pipe.execute()
+        mapping = {str(r): np.asarray(s, dtype="<f8").tobytes() for r, s in zip(rows, scores)}
+        return self._owned_hset(job_id, token, "predictions", {"labels": json.dumps(list(labels)), **mapping})
+
+    def _owned_hset(self, job_id: str, token: str, part: str, mapping: dict) -> bool:
+        args = [token, self.ttl] + [x for item in mapping.items() for x in item]
+        return bool(self._hset_if_owner(keys=[self.key(job_id), self.key(job_id, part)], args=args))
 
     def load_predictions(self, job_id: str) -> tuple[dict[int, np.ndarray], tuple[str, ...] | None]:
         raw = self.redis.hgetall(self.key(job_id, "predictions"))
@@ -201,12 +218,12 @@ class Store:
 
     def fail(self, job_id: str, error: dict) -> None:
         with self.redis.pipeline() as pipe:
-            pipe.hset(self.key(job_id), "error", json.dumps(error))
+            self._update(job_id, {"error": json.dumps(error)}, pipe)
             self._end(pipe, job_id, Stage.FAILED)
             pipe.execute()
 
     def _end(self, pipe, job_id: str, stage: Stage) -> None:
-        pipe.hset(self.key(job_id), mapping={"stage": stage.value, "finished_at": time.time()})
+        self._update(job_id, {"stage": stage.value, "finished_at": time.time()}, pipe)
         pipe.delete(self.key(job_id, "secret"), self.key(job_id, "lease"))
         pipe.srem(self.active_key, job_id)
         pipe.hincrby(self.metrics_key, f"jobs_{stage.value}_total", 1)

@@ -133,7 +133,10 @@ class Api:
     def wait(self, job_id: str, until=("finished", "failed", "cancelled"), timeout: float = 120.0, **kwargs) -> dict:
         deadline = time.monotonic() + timeout
         while True:
-            body = self.call("GET", f"/explanations/{job_id}", **kwargs).json()
+            response = self.call("GET", f"/explanations/{job_id}", **kwargs)
+            body = response.json()
+            if response.status_code != 200:
+                raise AssertionError(f"job {job_id}: HTTP {response.status_code}: {body}")
             if body["stage"] in until:
                 return body
             if time.monotonic() > deadline:
