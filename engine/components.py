@@ -15,6 +15,7 @@ from .segments import Segment, rescale
 from .sources import Sources
 
 DEFAULT_FADE_SECONDS = 0.005
+MAX_FADE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ class Factorization:
             raise InvalidOptionError("at least one segment is needed")
         if segments[0].start != 0 or segments[-1].end != sources.n_samples:
             raise InvalidOptionError("segments must cover the sources from first to last sample")
-        if not 0.0 <= fade_seconds <= 0.1:
-            raise InvalidOptionError(f"fade must be 0 to 0.1 s, got {fade_seconds}")
+        if not 0.0 <= fade_seconds <= MAX_FADE_SECONDS:
+            raise InvalidOptionError(f"fade must be 0 to {MAX_FADE_SECONDS} s, got {fade_seconds}")
         self.sources = sources
         self.segments = list(segments)
         self.fade_seconds = fade_seconds

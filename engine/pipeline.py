@@ -11,12 +11,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .audio import as_waveform, check_sample_rate
-from .components import DEFAULT_FADE_SECONDS, Factorization
+from .components import DEFAULT_FADE_SECONDS, MAX_FADE_SECONDS, Factorization
 from .errors import InvalidOptionError, InvalidSourcesError
 from .explanation import Explanation, TagExplanation
 from .mixing import Mixer
 from .perturbations import Perturbations, mask_key, perturb
-from .segments import equal_segments, segments_from_boundaries
+from .segments import Segment, equal_segments, segments_from_boundaries
 from .selfcheck import check_masks, evaluate
 from .separation import Separator
 from .sources import Sources
@@ -47,8 +47,11 @@ class ExplainSettings:
                 raise InvalidOptionError(f"{name} must be a {'non-negative' if name == 'self_check_k' else 'positive'} integer, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InvalidOptionError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if isinstance(self.fade_seconds, bool) or not isinstance(self.fade_seconds, (int, float)):
-            raise InvalidOptionError(f"fade_seconds must be a number, got {self.fade_seconds!r}")
+        if isinstance(self.fade_seconds, bool) or not isinstance(self.fade_seconds, (int, float)) \
+                or not 0.0 <= self.fade_seconds <= MAX_FADE_SECONDS:
+            raise InvalidOptionError(f"fade_seconds must be 0 to {MAX_FADE_SECONDS} s, got {self.fade_seconds!r}")
+        if self.samples < 2:
+            raise InvalidOptionError(f"samples must be at least 2 (the original and one more), got {self.samples}")
         if isinstance(self.segments, list):
             object.__setattr__(self, "segments", tuple(self.segments))
         if isinstance(self.surrogate, dict):
@@ -71,11 +74,15 @@ def factorize(waveform: np.ndarray, sample_rate: int, sources: Sources,
         sources = sources.with_residual(waveform, sample_rate)
     elif sources.sample_rate == sample_rate:
         sources.check_fits(waveform)
+    return Factorization(sources, segments_for(settings, sources.n_samples, sources.sample_rate),
+                         settings.fade_seconds)
+
+
+def segments_for(settings: ExplainSettings, n_samples: int, sample_rate: int) -> list[Segment]:
+    """The settings' segments for audio of this length (also how the API checks them up front)."""
     if isinstance(settings.segments, tuple):
-        segments = segments_from_boundaries(settings.segments, sources.n_samples, sources.sample_rate)
-    else:
-        segments = equal_segments(sources.n_samples, sources.sample_rate, settings.segments)
-    return Factorization(sources, segments, settings.fade_seconds)
+        return segments_from_boundaries(settings.segments, n_samples, sample_rate)
+    return equal_segments(n_samples, sample_rate, settings.segments)
 
 
 def predict_masks(mixer: Mixer, masks: np.ndarray, tagger: Tagger, batch_size: int,

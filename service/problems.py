@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.errors import InvalidAudioError, InvalidInputError, InvalidSourcesError
 from worker.job_request import LimitError
@@ -40,6 +40,14 @@ def _from_input_error(exc: InvalidInputError):
 def register(app: Flask) -> None:
     app.register_error_handler(Problem, lambda p: problem_response(p.status, p.title, p.detail, p.headers, **p.extra))
     app.register_error_handler(InvalidInputError, _from_input_error)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        sent = request.content_length
+        size = f"{sent:,} bytes were sent" if sent else "the upload is larger"
+        return problem_response(413, "Upload too large", f"{size}; this service takes at most {limit:,} bytes "
+                                "per request (audio, stems and settings together)")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask import Request
 
+from engine.audio import check_sample_rate
 from engine.codec import decode
+from engine.pipeline import segments_for
 from engine.errors import InvalidAudioError, InvalidOptionError, InvalidSourcesError, ModelMissingError
 from service.problems import Problem
 from worker.config import Settings
@@ -34,6 +36,7 @@ def read_submission(http: Request, settings: Settings, policy: NetworkPolicy) ->
     check_url(job_request.tagger.url, policy)
     audio = _file(http, "audio")
     waveform, sample_rate = decode(audio)
+    _check_fits_audio(job_request, waveform, sample_rate)
     duration = len(waveform) / sample_rate
     if duration > settings.max_duration_seconds:
         raise LimitError(f"the audio is {duration:.1f} s long; this service takes at most "
@@ -44,6 +47,15 @@ def read_submission(http: Request, settings: Settings, policy: NetworkPolicy) ->
     return Submission(job_request, audio, stems, duration, {"headers": headers} if headers else {})
 
 
+def _check_fits_audio(job_request: JobRequest, waveform, sample_rate: int) -> None:
+    """What the worker would refuse about this audio, refused now instead."""
+    try:
+        check_sample_rate(sample_rate)
+    except InvalidOptionError as exc:
+        raise InvalidAudioError(f"the audio's sample rate is not supported: {exc}") from exc
+    segments_for(job_request.settings, len(waveform), sample_rate)
+
+
 def _job_request(http: Request, settings: Settings) -> tuple[JobRequest, dict]:
     part = http.files.get("request")
     raw = part.read() if part else http.form.get("request")
@@ -51,11 +63,15 @@ def _job_request(http: Request, settings: Settings) -> tuple[JobRequest, dict]:
         raise Problem(400, "Missing request", "the multipart part `request` (JSON settings: tagger, separator, "
                       "samples…) is required")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, "Malformed JSON", f"the `request` part is not valid JSON: {exc}") from exc
     request = JobRequest.from_dict(data, settings)
     return request, dict(request.tagger.headers)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _file(http: Request, name: str) -> bytes:

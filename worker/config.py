@@ -44,7 +44,9 @@ class Settings:
         values = {}
         for f in fields(cls):
             raw = environ.get(PREFIX + f.name.upper())
-            if raw is not None and raw != "":
+            # An empty list is a real value (`AUDIOLIME_PRELOAD_SEPARATORS=` preloads nothing);
+            # any other empty variable means "use the default".
+            if raw is not None and (raw != "" or f.type.startswith("tuple")):
                 values[f.name] = _parse(f.name, f.type, raw)
         return replace(cls(**values), **overrides)
 

@@ -70,34 +70,45 @@ def settings_from_public(request: dict) -> ExplainSettings:
 
 
 def _settings(data: dict) -> ExplainSettings:
-    targets = data.get("targets") or {}
-    if not isinstance(targets, dict) or set(targets) - {"tags", "top_k"} or len(targets) > 1:
+    targets = _typed(data, "targets", dict, {}, "an object: {\"tags\": [...]} or {\"top_k\": K}")
+    if set(targets) - {"tags", "top_k"} or len(targets) > 1:
         raise InvalidOptionError("`targets` must be {\"tags\": [...]} or {\"top_k\": K}")
-    tags = targets.get("tags") or ()
-    if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
+    tags = _typed(targets, "tags", list, [], "a list of tag names", path="targets.tags")
+    if not all(isinstance(t, str) for t in tags):
         raise InvalidOptionError("`targets.tags` must be a list of tag names")
-    surrogate = data.get("surrogate") or {}
-    if not isinstance(surrogate, dict):
-        raise InvalidOptionError("`surrogate` must be an object")
+    surrogate = _typed(data, "surrogate", dict, {}, "an object")
     unknown = sorted(set(surrogate) - {"kernel_width", "alpha", "feature_selection", "num_features"})
     if unknown:
         raise InvalidOptionError(f"unknown surrogate settings {unknown}")
-    segments = data.get("segments")
-    if isinstance(segments, bool) or (segments is not None and not isinstance(segments, (int, list))):
-        raise InvalidOptionError("`segments` must be a count or a list of boundaries in seconds")
-    if isinstance(segments, list) and not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in segments):
-        raise InvalidOptionError("`segments` boundaries must be numbers of seconds")
-    residual = data.get("residual", False)
-    if not isinstance(residual, bool):
-        raise InvalidOptionError("`residual` must be true or false")
-    fade = data.get("fade_seconds", 0.005)
-    if isinstance(fade, bool) or not isinstance(fade, (int, float)):
-        raise InvalidOptionError("`fade_seconds` must be a number")
     return ExplainSettings(
-        samples=data.get("samples", 2048), seed=data.get("seed", 0),
-        segments=tuple(segments) if isinstance(segments, list) else segments,
-        residual=residual, fade_seconds=float(fade), tags=tuple(tags), top_k=targets.get("top_k", 1),
-        surrogate=SurrogateOptions(**surrogate), self_check_k=data.get("self_check_k", 3))
+        samples=data.get("samples", 2048), seed=data.get("seed", 0), segments=_segments_in(data.get("segments")),
+        residual=_typed(data, "residual", bool, False, "true or false"),
+        fade_seconds=_typed(data, "fade_seconds", (int, float), 0.005, "a number of seconds"),
+        tags=tuple(tags), top_k=targets.get("top_k", 1), surrogate=SurrogateOptions(**surrogate),
+        self_check_k=data.get("self_check_k", 3))
+
+
+def _typed(data: dict, name: str, kind, default, meaning: str, path: str | None = None):
+    """data[name] if it is of `kind` (booleans count as numbers nowhere), the default if absent or null."""
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise InvalidOptionError(f"`{path or name}` must be {meaning}, got {value!r}")
+    return value
+
+
+def _segments_in(segments):
+    """A positive count, a list of boundaries in seconds, or None for the default."""
+    if segments is None:
+        return None
+    if isinstance(segments, int) and not isinstance(segments, bool):
+        if segments < 1:
+            raise InvalidOptionError(f"`segments` must be at least 1, got {segments}")
+        return segments
+    if isinstance(segments, list) and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in segments):
+        return tuple(float(b) for b in segments)
+    raise InvalidOptionError(f"`segments` must be a count or a list of boundaries in seconds, got {segments!r}")
 
 
 def _segments_out(segments):

@@ -219,6 +219,7 @@ class Store:
     def fail(self, job_id: str, error: dict) -> None:
         with self.redis.pipeline() as pipe:
             self._update(job_id, {"error": json.dumps(error)}, pipe)
+            pipe.delete(self.key(job_id, "predictions"))  # a failed job is never resumed
             self._end(pipe, job_id, Stage.FAILED)
             pipe.execute()
 

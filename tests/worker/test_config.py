@@ -1,4 +1,4 @@
-"""Settings from AUDIOLIME_* variables: parsed by type, empty ones ignored, overrides last."""
+"""Settings from AUDIOLIME_* variables: parsed by type, empty scalars ignored, overrides last."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,9 +33,13 @@ def test_variables_are_parsed_by_type(variable, raw, name, value):
 
 
 def test_empty_variables_are_ignored():
-    settings = Settings.from_env({"AUDIOLIME_RESULT_TTL": "", "AUDIOLIME_MODEL_DIR": "",
-                                  "AUDIOLIME_PRELOAD_SEPARATORS": ""})
+    settings = Settings.from_env({"AUDIOLIME_RESULT_TTL": "", "AUDIOLIME_MODEL_DIR": ""})
     assert settings == Settings()
+
+
+def test_an_empty_list_variable_is_an_empty_list():
+    settings = Settings.from_env({"AUDIOLIME_PRELOAD_SEPARATORS": "", "AUDIOLIME_API_KEYS": ""})
+    assert settings.preload_separators == () and settings.api_keys == ()
 
 
 def test_other_variables_are_ignored():

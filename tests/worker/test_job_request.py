@@ -84,8 +84,6 @@ def test_malformed_requests_are_rejected(data, message):
     assert not isinstance(caught.value, LimitError)
 
 
-@pytest.mark.xfail(strict=True, reason="_settings reads `data.get(...) or {}` / `targets.get('tags') or ()`: "
-                   "a falsy value of the wrong type falls through to the default instead of being rejected")
 @pytest.mark.parametrize("data", [
     request(targets=[]), request(targets=""), request(targets={"tags": ""}), request(surrogate=[]),
     request(surrogate=0),
@@ -95,8 +93,6 @@ def test_falsy_values_of_the_wrong_type_are_rejected(data):
         JobRequest.from_dict(data, Settings())
 
 
-@pytest.mark.xfail(strict=True, reason="a segment count of 0 or less passes JobRequest.from_dict (only bool/type "
-                   "is checked); the job is accepted and fails later in the worker (equal_segments)")
 @pytest.mark.parametrize("count", [0, -3])
 def test_a_segment_count_below_one_is_rejected(count):
     with pytest.raises(InvalidOptionError):

@@ -261,8 +261,6 @@ def test_fail_stores_the_error_and_drops_the_secret_and_lease(store):
     assert store.metrics()["jobs_failed_total"] == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="Store.fail keeps the predictions checkpoint (only finish deletes it), "
-                   "though a failed job is never resumed: it lingers until the TTL")
 def test_fail_drops_the_predictions_checkpoint(store):
     job_id = create(store)
     token = store.start_attempt(job_id, "rq-1")

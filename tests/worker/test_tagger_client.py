@@ -202,8 +202,6 @@ def test_unauthorised_is_not_retried(processes, make_client, sleep):
     assert sleep.delays == []
 
 
-@pytest.mark.xfail(strict=True, reason="CallStats.errors counts only retryable failures: a 4xx or a "
-                   "nonsense answer ends the call without `errors` being incremented (client.py, send/_attempt)")
 def test_a_failure_that_is_not_retried_still_counts_as_an_error(processes, make_client):
     tagger = start_tagger(processes, "--require-header", f"Authorization: {SECRET}")
     client = make_client(tagger.url)

@@ -72,6 +72,9 @@ class TaggerClient:
         for attempt in range(1, self.spec.retries + 2):
             try:
                 return self._attempt(outgoing, n_clips, attempt)
+            except TaggerError:
+                self.stats.add(errors=1)  # final on the first try: a 4xx, nonsense, a refused address
+                raise
             except _Retryable as retry:
                 self.stats.add(errors=1)
                 if attempt > self.spec.retries:

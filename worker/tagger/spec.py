@@ -26,6 +26,8 @@ class TaggerSpec:
     def __post_init__(self):
         from worker.tagger.protocols import PROTOCOLS  # noqa: PLC0415 - protocols import this module
 
+        if not isinstance(self.url, str) or not self.url:
+            raise InvalidOptionError(f"tagger.url must be a URL string, got {self.url!r}")
         if self.protocol not in PROTOCOLS:
             raise InvalidOptionError(f"unknown tagger protocol {self.protocol!r}; use one of {sorted(PROTOCOLS)}")
         Encoding.parse(self.encoding)

@@ -35,28 +35,29 @@ def parse_response(response: requests.Response, n_clips: int) -> Predictions:
 
 
 def _from_matrix(document: dict, n_clips: int) -> Predictions:
-    labels = document["labels"]
+    labels, rows = document["labels"], document["scores"]
     if not isinstance(labels, list) or not all(isinstance(t, str) for t in labels):
         raise TaggerResponseError(f"`labels` must be a list of strings, got {quote(labels)}")
-    try:
-        scores = np.array(document["scores"], dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TaggerResponseError(f"`scores` must be a matrix of numbers, got {quote(document['scores'])}") from exc
-    if scores.ndim != 2:
-        raise TaggerResponseError(f"`scores` must be one row per clip, got {quote(document['scores'])}")
+    if not isinstance(rows, list) or not all(isinstance(r, list) and all(map(_is_number, r)) for r in rows):
+        raise TaggerResponseError(f"`scores` must be one row per clip, each a list of numbers, got {quote(rows)}")
+    if len({len(r) for r in rows}) > 1:
+        raise TaggerResponseError(f"`scores` rows differ in length: {quote(rows)}")
+    scores = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
     return check_predictions(Predictions(tuple(labels), scores), n_clips)
 
 
 def _from_objects(rows: list, n_clips: int) -> Predictions:
-    if not rows or not all(isinstance(r, dict) for r in rows):
-        raise TaggerResponseError(f"`predictions` must be a list of {{tag: score}} objects, got {quote(rows)}")
+    if not rows or not all(isinstance(r, dict) and all(map(_is_number, r.values())) for r in rows):
+        raise TaggerResponseError(f"`predictions` must be a list of {{tag: score}} objects with numbers as scores, "
+                                  f"got {quote(rows)}")
     labels = tuple(rows[0])
     for index, row in enumerate(rows):
-        if tuple(row) != labels:
-            missing = sorted(set(labels) ^ set(row))
-            raise TaggerResponseError(f"prediction {index} has different tags than prediction 0: {quote(missing)}")
-    try:
-        scores = np.array([[row[t] for t in labels] for row in rows], dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TaggerResponseError(f"scores must be numbers, got {quote(rows)}") from exc
+        if set(row) != set(labels):  # JSON objects have no order; only the set of tags must agree
+            differing = sorted(set(labels) ^ set(row))
+            raise TaggerResponseError(f"prediction {index} has different tags than prediction 0: {quote(differing)}")
+    scores = np.array([[row[t] for t in labels] for row in rows], dtype=np.float64)
     return check_predictions(Predictions(labels, scores), n_clips)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
