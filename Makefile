@@ -7,7 +7,7 @@ MODEL_DIR ?= models
 INSTALLED := $(VENV)/.installed
 MODEL := $(MODEL_DIR)/2stems/.probe
 
-.PHONY: setup models run test test-fast bench clean
+.PHONY: setup models run test test-fast bench bench-service clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -35,6 +35,9 @@ test-fast: $(INSTALLED)
 
 bench: setup
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/engine_bench.py
+
+bench-service: setup
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/service_bench.py
 
 clean:
 	rm -rf $(VENV) $(MODEL_DIR)

@@ -5,8 +5,6 @@ the tagger heard (before the tagger's own resampling).
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 from flask import Response, request
 
@@ -14,14 +12,14 @@ from engine.codec import MEDIA_TYPES, Encoding, decode, encode
 from engine.components import Factorization
 from engine.mixing import Mixer
 from engine.pipeline import factorize
+from service.lru import LRU
 from service.problems import Problem
 from worker.context import sources_from_flac
 from worker.job_request import settings_from_public
 from worker.store import Store
 
 FORMATS = {"wav": Encoding.WAV16, "flac": Encoding.FLAC}
-_CACHE: OrderedDict[str, Factorization] = OrderedDict()
-CACHE_SIZE = 4  # a listener clicks through one job's components; keep a few jobs decoded
+_FACTORIZATIONS: LRU[Factorization] = LRU(4)  # a listener clicks through one job's components
 
 
 def requested_encoding() -> Encoding:
@@ -43,18 +41,16 @@ def audio_response(waveform: np.ndarray, sample_rate: int, filename: str) -> Res
 
 def factorization(store: Store, record: dict) -> Factorization:
     job_id = record["id"]
-    if job_id not in _CACHE:
+    cached = _FACTORIZATIONS.get(job_id)
+    if cached is None:
         stems = store.stems(job_id)
         audio = store.audio(job_id)
         if not stems or audio is None:
             raise Problem(409, "Not ready", "the stems of this explanation are not available yet")
         waveform, sample_rate = decode(audio)
-        _CACHE[job_id] = factorize(waveform, sample_rate, sources_from_flac(stems),
-                                   settings_from_public(record["request"]))
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(job_id)
-    return _CACHE[job_id]
+        cached = factorize(waveform, sample_rate, sources_from_flac(stems), settings_from_public(record["request"]))
+        _FACTORIZATIONS.put(job_id, cached)
+    return cached
 
 
 def top_k_mix(f: Factorization, weights: list[float], k: int) -> tuple[np.ndarray, list[int]]:

@@ -1,9 +1,12 @@
 """Submitting, reading, listing and deleting explanation jobs."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+import json
+
+from flask import Blueprint, Response, current_app, request, url_for
 
 from service.auth import current_owner
+from service.lru import LRU
 from service.problems import Problem
 from service.status import document, summary
 from service.submission import read_submission
@@ -12,6 +15,9 @@ from worker.store import Stage
 
 blueprint = Blueprint("explanations", __name__)
 MAX_PAGE = 100
+
+
+_finished_documents: LRU[bytes] = LRU(256)
 
 
 def services():
@@ -56,8 +62,15 @@ def list_jobs():
 def status(job_id: str):
     record = owned(job_id)
     s = services()
-    result = s.store.result(job_id) if record["stage"] == Stage.FINISHED.value else None
-    return document(record, result, s.settings.result_ttl)
+    if record["stage"] != Stage.FINISHED.value:
+        return document(record, None, s.settings.result_ttl)
+    # A finished job's document never changes (deletion is caught by `owned` above), so it is
+    # rendered once per process: polling clients then cost one small Redis read each.
+    body = _finished_documents.get(job_id)
+    if body is None:
+        body = json.dumps(document(record, s.store.result(job_id), s.settings.result_ttl)).encode()
+        _finished_documents.put(job_id, body)
+    return Response(body, mimetype="application/json")
 
 
 @blueprint.delete("/explanations/<job_id>")
