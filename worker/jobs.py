@@ -121,6 +121,14 @@ class ExplanationRun:
         if not stage.done:
             self.store.set_stage(self.job_id, stage)
 
+    def _progress(self, done: int, total: int) -> None:
+        """Progress in the job record (what the API reports) and in the RQ job's meta (for RQ tools)."""
+        self.store.set_progress(self.job_id, done, total)
+        rq_job = get_current_job()
+        if rq_job is not None:
+            rq_job.meta.update(stage=self._stage.value, done=done, total=total)
+            rq_job.save_meta()
+
     def _guard(self) -> None:
         if not self.store.owns(self.job_id, self.token):
             raise CancelledError("the explanation was cancelled, deleted or taken over")
@@ -142,7 +150,7 @@ class ExplanationRun:
         from worker.querying import query_masks  # noqa: PLC0415
 
         known, labels = self.store.load_predictions(self.job_id)
-        self.store.set_progress(self.job_id, len(known), len(masks))
+        self._progress(len(known), len(masks))
 
         def on_answer(rows: list[int], predictions: Predictions) -> None:
             nonlocal labels
@@ -151,7 +159,7 @@ class ExplanationRun:
             if not self.store.save_predictions(self.job_id, self.token, rows, predictions.scores, labels):
                 raise CancelledError("the explanation was cancelled, deleted or taken over")
             known.update(zip(rows, predictions.scores))
-            self.store.set_progress(self.job_id, len(known), len(masks))
+            self._progress(len(known), len(masks))
 
         todo = [row for row in range(len(masks)) if row not in known]
         if known:
