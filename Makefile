@@ -7,7 +7,7 @@ MODEL_DIR ?= models
 INSTALLED := $(VENV)/.installed
 MODEL := $(MODEL_DIR)/2stems/.probe
 
-.PHONY: setup models run test test-fast bench bench-service clean
+.PHONY: setup models run test test-fast bench bench-service bench-protocols clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -38,6 +38,9 @@ bench: setup
 
 bench-service: setup
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/service_bench.py
+
+bench-protocols: setup
+	$(PY) bench/protocol_bench.py
 
 clean:
 	rm -rf $(VENV) $(MODEL_DIR)

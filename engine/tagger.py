@@ -60,8 +60,12 @@ def check_predictions(predictions: Predictions, expected_rows: int,
         raise TaggerResponseError(
             f"tagger returned {scores.shape[1]} scores per clip for {len(predictions.labels)} labels")
     if labels is not None and tuple(labels) != predictions.labels:
-        missing = [t for t in labels if t not in predictions.labels]
-        raise TaggerResponseError(f"tagger's tags changed between calls; missing {quote(missing)}")
+        if set(labels) != set(predictions.labels) or len(labels) != len(predictions.labels):
+            differing = sorted(set(labels) ^ set(predictions.labels))
+            raise TaggerResponseError(f"tagger's tags changed between calls: {quote(differing)}")
+        order = [predictions.labels.index(t) for t in labels]  # same tags, another order: align
+        predictions = Predictions(tuple(labels), scores[:, order])
+        scores = predictions.scores
     bad = np.argwhere(~np.isfinite(scores))
     if len(bad):
         row, column = bad[0]

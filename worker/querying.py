@@ -29,12 +29,12 @@ def query_masks(mixer: Mixer, masks: np.ndarray, rows: list[int], client: Tagger
     with ThreadPoolExecutor(max_workers=spec.concurrency, thread_name_prefix="tagger") as pool:
         try:
             for number, batch in enumerate(batches):
-                outgoing = client.protocol.build_request(mixer.mix(masks[batch]), spec)
+                encoded = client.encode(mixer.mix(masks[batch]))
                 while len(in_flight) >= spec.concurrency:
                     _collect(*in_flight.popleft(), on_answer)
                 if not keep_going():
                     raise CancelledError("the explanation was cancelled")
-                in_flight.append((number, batch, pool.submit(client.send, outgoing, len(batch))))
+                in_flight.append((number, batch, pool.submit(client.send, encoded)))
             while in_flight:
                 _collect(*in_flight.popleft(), on_answer)
         except BaseException:

@@ -19,6 +19,8 @@ from engine.errors import TaggerError, TaggerUnreachableError
 from engine.tagger import Predictions, quote
 from worker.tagger.netguard import refused_cause
 from worker.tagger.protocols import PROTOCOLS
+from worker.tagger.protocols.base import Outgoing
+from worker.tagger.shaping import merge, shape
 from worker.tagger.spec import TaggerSpec
 
 BACKOFF_BASE = 0.5  # seconds before the first retry
@@ -46,7 +48,37 @@ class CallStats:
                 "bytes_sent": self.bytes_sent}
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One request's worth of mixes, encoded for the protocol."""
+    outgoing: Outgoing
+    owners: np.ndarray  # the mix each clip sent belongs to (several with windowing)
+    n_mixes: int
+
+
+class RateLimiter:
+    """At most `rate` request starts per second, shared by a job's concurrent requests."""
+
+    def __init__(self, rate: float | None, clock=time.monotonic, sleep=time.sleep):
+        self.interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self._sleep(start - now)
+
+
 class TaggerClient:
+    """The remote tagger, as an engine Tagger, through one protocol module."""
+
     def __init__(self, spec: TaggerSpec, session: requests.Session, stats: CallStats | None = None,
                  sleep=time.sleep, rng: random.Random | None = None):
         self.spec = spec
@@ -55,6 +87,9 @@ class TaggerClient:
         self.protocol = PROTOCOLS[spec.protocol]
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._limiter = RateLimiter(spec.max_rps, sleep=sleep)
+        self._prepared = None
+        self._prepare_lock = threading.Lock()
 
     @property
     def sample_rate(self) -> int:
@@ -65,15 +100,41 @@ class TaggerClient:
         return self.spec.channels
 
     def predict(self, mixes: np.ndarray) -> Predictions:
-        outgoing = self.protocol.build_request(mixes, self.spec)
-        return self.send(outgoing, len(mixes))
+        return self.send(self.encode(mixes))
 
-    def send(self, outgoing, n_clips: int) -> Predictions:
+    def encode(self, mixes: np.ndarray) -> Batch:
+        """Shape the mixes to the tagger's input and build the request (CPU work, done ahead)."""
+        clips, owners = shape(mixes, self.spec.sample_rate, self.spec.input_seconds, self.spec.input_policy)
+        return Batch(self.protocol.build_request(clips, self.spec, self.prepared()), owners, len(mixes))
+
+    def send(self, batch: Batch) -> Predictions:
+        response, attempts = self._exchange(batch.outgoing)
+        try:
+            predictions = self.protocol.parse_response(response, len(batch.owners), self.spec, self.prepared())
+        except TaggerError as exc:
+            exc.http_status, exc.attempts = response.status_code, attempts
+            self.stats.add(errors=1)
+            raise
+        return Predictions(predictions.labels, merge(predictions.scores, batch.owners, batch.n_mixes))
+
+    def prepared(self):
+        """What the protocol learns once per job (e.g. model metadata), learned on first use."""
+        with self._prepare_lock:
+            if self._prepared is None:
+                self._prepared = (self.protocol.prepare(self.spec, self.exchange),)
+            return self._prepared[0]
+
+    def exchange(self, outgoing: Outgoing) -> requests.Response:
+        """One HTTP exchange answered 200, with retries; raises TaggerError otherwise."""
+        return self._exchange(outgoing)[0]
+
+    def _exchange(self, outgoing: Outgoing) -> tuple[requests.Response, int]:
         for attempt in range(1, self.spec.retries + 2):
             try:
-                return self._attempt(outgoing, n_clips, attempt)
-            except TaggerError:
-                self.stats.add(errors=1)  # final on the first try: a 4xx, nonsense, a refused address
+                return self._attempt(outgoing, attempt), attempt
+            except TaggerError as exc:
+                self.stats.add(errors=1)  # final on the first try: a 4xx, a redirect
+                exc.attempts = attempt
                 raise
             except _Retryable as retry:
                 self.stats.add(errors=1)
@@ -84,37 +145,34 @@ class TaggerClient:
                 self._sleep(retry.delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _attempt(self, outgoing, n_clips: int, attempt: int) -> Predictions:
+    def _attempt(self, outgoing: Outgoing, attempt: int) -> requests.Response:
         url = self.spec.url.rstrip("/") + outgoing.path if outgoing.path else self.spec.url
-        headers = {**self.spec.headers, "Content-Type": outgoing.content_type}
+        headers = {**self.spec.headers, **outgoing.headers}
+        if outgoing.content_type:
+            headers["Content-Type"] = outgoing.content_type
+        self._limiter.wait()
         self.stats.add(requests=1, bytes_sent=len(outgoing.body))
         try:
-            response = self.session.post(url, data=outgoing.body, headers=headers, allow_redirects=False,
-                                         timeout=(self.spec.connect_timeout, self.spec.read_timeout))
+            response = self.session.request(outgoing.method, url, data=outgoing.body or None, headers=headers,
+                                            allow_redirects=False,
+                                            timeout=(self.spec.connect_timeout, self.spec.read_timeout))
         except requests.RequestException as exc:
             refused = refused_cause(exc)
             if refused is not None:
                 raise refused from exc
-            error = TaggerUnreachableError(f"could not reach the tagger at {self.spec.url}: {_reason(exc)}")
+            error = TaggerUnreachableError(f"could not reach the tagger at {url}: {_reason(exc)}")
             raise _Retryable(error, self._backoff(attempt)) from exc
         status = response.status_code
         if status == 200:
-            return self._parse(response, n_clips, attempt)
-        detail = f"tagger answered HTTP {status}: {quote(response.text)}"
+            return response
+        detail = f"tagger answered HTTP {status} to {outgoing.method} {url}: {quote(response.text)}"
         if status == 429 or (status >= 500 and status not in NOT_RETRIED_5XX):
-            error = TaggerUnreachableError(detail, http_status=status)
-            raise _Retryable(error, max(self._backoff(attempt), _retry_after(response)))
+            raise _Retryable(TaggerUnreachableError(detail, http_status=status),
+                             max(self._backoff(attempt), _retry_after(response)))
         if 300 <= status < 400:
             detail = (f"tagger redirected (HTTP {status}) to {response.headers.get('Location')!r}; "
                       "redirects are not followed")
-        raise TaggerUnreachableError(detail, http_status=status, attempts=attempt)
-
-    def _parse(self, response: requests.Response, n_clips: int, attempt: int) -> Predictions:
-        try:
-            return self.protocol.parse_response(response, n_clips)
-        except TaggerError as exc:
-            exc.http_status, exc.attempts = response.status_code, attempt
-            raise
+        raise TaggerUnreachableError(detail, http_status=status)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so many workers do not retry in step."""

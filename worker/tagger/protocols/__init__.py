@@ -1,9 +1,13 @@
-"""Tagger protocols: each module turns mixes into an HTTP request and a response into Predictions.
+"""Tagger protocols: one module per shape of tagger API, all behind `TaggerClient`.
 
 A protocol module provides:
-  build_request(mixes, spec) -> Outgoing   (method, path suffix, body, content type)
-  parse_response(response, n_clips) -> Predictions   (raises TaggerResponseError)
+  DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE   clips per request
+  check_options(options) -> dict       validates `tagger.options` (at submission)
+  prepare(spec, fetch) -> prepared     learns what it must before the first batch (e.g. model
+                                        metadata), with `fetch(Outgoing) -> requests.Response`
+  build_request(clips, spec, prepared) -> Outgoing
+  parse_response(response, n_clips, spec, prepared) -> Predictions   (TaggerResponseError if it does not fit)
 """
-from . import json_batch
+from . import file_upload, json_batch, kserve_v1, oip
 
-PROTOCOLS = {"json": json_batch}
+PROTOCOLS = {"json": json_batch, "oip": oip, "kserve_v1": kserve_v1, "file_upload": file_upload}

@@ -15,16 +15,24 @@ from engine.codec import encode_batch
 from engine.errors import TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
-from .base import Outgoing, json_body
+from .base import Outgoing, is_number, json_body, no_options
+
+DEFAULT_BATCH_SIZE = 16
+MAX_BATCH_SIZE = 10**6
+check_options = no_options
 
 
-def build_request(mixes: np.ndarray, spec) -> Outgoing:
-    clips = [base64.b64encode(data).decode("ascii") for data in encode_batch(mixes, spec.sample_rate, spec.encoding)]
-    body = {"sample_rate": spec.sample_rate, "channels": spec.channels, "clips": clips}
+def prepare(spec, fetch) -> None:
+    return None  # nothing to learn: the answer names its tags
+
+
+def build_request(clips: np.ndarray, spec, prepared=None) -> Outgoing:
+    encoded = [base64.b64encode(data).decode("ascii") for data in encode_batch(clips, spec.sample_rate, spec.encoding)]
+    body = {"sample_rate": spec.sample_rate, "channels": spec.channels, "clips": encoded}
     return Outgoing(json.dumps(body).encode(), "application/json")
 
 
-def parse_response(response: requests.Response, n_clips: int) -> Predictions:
+def parse_response(response: requests.Response, n_clips: int, spec=None, prepared=None) -> Predictions:
     document = json_body(response)
     if isinstance(document, dict) and "scores" in document and "labels" in document:
         return _from_matrix(document, n_clips)
@@ -38,7 +46,7 @@ def _from_matrix(document: dict, n_clips: int) -> Predictions:
     labels, rows = document["labels"], document["scores"]
     if not isinstance(labels, list) or not all(isinstance(t, str) for t in labels):
         raise TaggerResponseError(f"`labels` must be a list of strings, got {quote(labels)}")
-    if not isinstance(rows, list) or not all(isinstance(r, list) and all(map(_is_number, r)) for r in rows):
+    if not isinstance(rows, list) or not all(isinstance(r, list) and all(map(is_number, r)) for r in rows):
         raise TaggerResponseError(f"`scores` must be one row per clip, each a list of numbers, got {quote(rows)}")
     if len({len(r) for r in rows}) > 1:
         raise TaggerResponseError(f"`scores` rows differ in length: {quote(rows)}")
@@ -47,7 +55,7 @@ def _from_matrix(document: dict, n_clips: int) -> Predictions:
 
 
 def _from_objects(rows: list, n_clips: int) -> Predictions:
-    if not rows or not all(isinstance(r, dict) and all(map(_is_number, r.values())) for r in rows):
+    if not rows or not all(isinstance(r, dict) and all(map(is_number, r.values())) for r in rows):
         raise TaggerResponseError(f"`predictions` must be a list of {{tag: score}} objects with numbers as scores, "
                                   f"got {quote(rows)}")
     labels = tuple(rows[0])
@@ -58,6 +66,3 @@ def _from_objects(rows: list, n_clips: int) -> Predictions:
     scores = np.array([[row[t] for t in labels] for row in rows], dtype=np.float64)
     return check_predictions(Predictions(labels, scores), n_clips)
 
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
