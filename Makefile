@@ -7,6 +7,9 @@ MODEL_DIR ?= models
 INSTALLED := $(VENV)/.installed
 MODEL := $(MODEL_DIR)/2stems/.probe
 
+.DEFAULT_GOAL := setup
+include taggers/mlserver/mlserver.mk
+
 .PHONY: setup models run test test-fast bench bench-service bench-protocols clean
 
 setup: $(INSTALLED) $(MODEL)
@@ -27,7 +30,7 @@ $(MODEL): $(INSTALLED) worker/spleeter_models.py
 run: setup
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m scripts.stack
 
-test: setup
+test: setup mlserver-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m pytest
 
 test-fast: $(INSTALLED)

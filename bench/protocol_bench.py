@@ -54,7 +54,8 @@ def specs(urls: dict[str, str]) -> dict[str, TaggerSpec]:
     return {
         "json (wav16)": TaggerSpec(url=urls["json"]),
         "json (flac)": TaggerSpec(url=urls["json"], encoding="flac"),
-        "oip binary": TaggerSpec(url=urls["oip"], protocol="oip", options={"model": "bands"}),
+        "oip binary": TaggerSpec(url=urls["oip"], protocol="oip", options={"model": "bands", "binary": True,
+                                                                            "binary_output": True}),
         "oip JSON": TaggerSpec(url=urls["oip"], protocol="oip",
                                options={"model": "bands", "binary": False, "binary_output": False}),
         "kserve_v1 samples": TaggerSpec(url=urls["kserve"], protocol="kserve_v1", options={"labels": LABELS}),

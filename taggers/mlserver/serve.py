@@ -7,7 +7,8 @@ Run from the repository root with MLServer's own interpreter (`make mlserver-ven
 `mlserver start taggers/mlserver` runs as a child process, with the server settings of
 taggers/mlserver/settings.json (loopback only, no metrics server, inference in the server process)
 and the ports given here through MLSERVER_HTTP_PORT and MLSERVER_GRPC_PORT: MLServer always starts
-its gRPC server too, so it gets a port of its own (0: a free one, like --port). The URL is printed
+its gRPC server too, so it gets a port of its own (0: a free one, like --port; a port that is
+already listening is refused, so another server cannot pass for this one). The URL is printed
 only once GET /v2/health/ready and GET /v2/models/band-tagger/ready both answer 200. MLServer's
 log goes to stderr, so stdout carries nothing but that line. SIGTERM or SIGINT stops MLServer
 (SIGTERM, then SIGKILL after --stop-timeout seconds); on Linux the child also gets SIGTERM if this
@@ -39,12 +40,17 @@ class Stopped(Exception):
     """SIGTERM or SIGINT arrived."""
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports free on HOST right now, all different (the sockets stay open until all are chosen)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+def claim_ports(wanted: list[int]) -> list[int]:
+    """The wanted ports, each 0 replaced by a free one, all checked free on HOST right now (so the
+    readiness check cannot mistake another server for ours); SystemExit if one is taken."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in wanted]
     try:
-        for sock in sockets:
-            sock.bind((HOST, 0))
+        for sock, port in zip(sockets, wanted):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # like uvicorn: TIME_WAIT is no obstacle
+            try:
+                sock.bind((HOST, port))
+            except OSError as exc:
+                raise SystemExit(f"cannot use {HOST}:{port}: {exc.strerror}") from exc
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
@@ -107,13 +113,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (0 <= args.port <= 65535 and 0 <= args.grpc_port <= 65535):
         parser.error("--port and --grpc-port take 0..65535")
+    if args.port and args.port == args.grpc_port:
+        parser.error("--port and --grpc-port must differ")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    picked = iter(free_ports(2))
-    http_port, grpc_port = args.port or next(picked), args.grpc_port or next(picked)
+    http_port, grpc_port = claim_ports([args.port, args.grpc_port])
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     child = start_mlserver(http_port, grpc_port)

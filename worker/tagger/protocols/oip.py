@@ -1,11 +1,12 @@
 """Open Inference Protocol (KServe v2): Triton, MLServer, KServe, TorchServe.
 
 `tagger.url` is the server's base URL; `tagger.options`: `model` (required),
-`version`, `labels` (names of the output columns; else the model metadata's
-`parameters.labels`), `binary` (send the binary tensor extension: raw FP32
-after a JSON header, several times smaller than a JSON number list; default
-true), `binary_output`, `input_name`, `output_name` (default: the model's only
-input/output, from its metadata).
+`version`, `labels` (names of the output columns; else `parameters.labels` of
+the model's or the output's metadata), `binary` and `binary_output` (the binary
+tensor extension: raw FP32 after a JSON header, several times smaller than a
+JSON number list; `"auto"`, the default, uses it when the server lists
+`binary_tensor_data` among its extensions — Triton does, MLServer 1.7 does not
+over REST), `input_name`, `output_name` (default: the model's only input/output).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import requests
 
-from engine.errors import InvalidOptionError, TaggerResponseError
+from engine.errors import InvalidOptionError, TaggerError, TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
 from .base import Outgoing, check_keys, check_labels, json_body
@@ -26,15 +27,20 @@ HEADER_LENGTH = "Inference-Header-Content-Length"
 DATATYPES = {"FP32": "<f4", "FP64": "<f8", "FP16": "<f2"}
 
 
+BINARY_EXTENSION = "binary_tensor_data"
+
+
 @dataclass(frozen=True)
 class Model:
-    """What the metadata says: where to send, and how the tensors look."""
+    """What the metadata says: where to send, how the tensors look, what the server speaks."""
     path: str
     input_name: str
     input_datatype: str
     input_shape: list
     output_name: str
     labels: list
+    binary: bool
+    binary_output: bool
 
 
 def check_options(options: dict) -> dict:
@@ -43,10 +49,10 @@ def check_options(options: dict) -> dict:
         if name in options and (not isinstance(options[name], str) or not options[name]):
             raise InvalidOptionError(f"tagger.options.{name} must be a non-empty string")
     for name in ("binary", "binary_output"):
-        if not isinstance(options.get(name, True), bool):
-            raise InvalidOptionError(f"tagger.options.{name} must be true or false")
+        if options.get(name, "auto") not in (True, False, "auto"):
+            raise InvalidOptionError(f"tagger.options.{name} must be true, false or \"auto\"")
     check_labels(options.get("labels"))
-    return {"binary": True, "binary_output": True, **options}
+    return {"binary": "auto", "binary_output": "auto", **options}
 
 
 def prepare(spec, fetch) -> Model:
@@ -62,10 +68,28 @@ def prepare(spec, fetch) -> Model:
     if len(shape) not in (2, 3) or (len(shape) == 2 and spec.channels != 1):
         raise TaggerResponseError(f"model input shape {shape} is neither [batch, samples] (mono) nor "
                                   f"[batch, samples, channels]; tagger.channels is {spec.channels}")
-    labels = options.get("labels") or (metadata.get("parameters") or {}).get("labels")
+    labels = (options.get("labels") or (metadata.get("parameters") or {}).get("labels")
+              or (tensor_out.get("parameters") or {}).get("labels"))
     if not labels:
         raise TaggerResponseError("the model metadata names no labels; give them as tagger.options.labels")
-    return Model(path + "/infer", tensor_in["name"], tensor_in["datatype"], shape, tensor_out["name"], list(labels))
+    binary, binary_output = _binary_modes(options, fetch)
+    return Model(path + "/infer", tensor_in["name"], tensor_in["datatype"], shape, tensor_out["name"], list(labels),
+                 binary, binary_output)
+
+
+def _binary_modes(options: dict, fetch) -> tuple[bool, bool]:
+    """Binary tensors where asked for, or, with "auto", where the server says it speaks them."""
+    wanted = (options["binary"], options["binary_output"])
+    if "auto" not in wanted:
+        return wanted
+    try:
+        server = json_body(fetch(Outgoing(method="GET", path="/v2")))
+    except TaggerError as exc:
+        if exc.http_status != 404:
+            raise
+        server = {}  # no server metadata endpoint: no extensions to rely on
+    speaks = BINARY_EXTENSION in (server.get("extensions") or []) if isinstance(server, dict) else False
+    return tuple(speaks if mode == "auto" else mode for mode in wanted)
 
 
 def _pick(metadata: dict, kind: str, name: str | None) -> dict:
@@ -91,8 +115,8 @@ def build_request(clips: np.ndarray, spec, model: Model) -> Outgoing:
             f"set tagger.input_seconds to {model.input_shape[1] / spec.sample_rate:g} with an input_policy")
     raw = np.ascontiguousarray(tensor, dtype=DATATYPES[model.input_datatype])
     described = {"name": model.input_name, "shape": list(raw.shape), "datatype": model.input_datatype}
-    outputs = [{"name": model.output_name, "parameters": {"binary_data": spec.options["binary_output"]}}]
-    if not spec.options["binary"]:
+    outputs = [{"name": model.output_name, "parameters": {"binary_data": model.binary_output}}]
+    if not model.binary:
         body = {"inputs": [{**described, "data": raw.ravel().tolist()}], "outputs": outputs}
         return Outgoing(json.dumps(body).encode(), "application/json", model.path)
     header = json.dumps({"inputs": [{**described, "parameters": {"binary_data_size": raw.nbytes}}],

@@ -1,0 +1,223 @@
+"""The oip protocol through TaggerClient, against a minimal Open Inference Protocol server on loopback.
+
+The server (tests/servers/oip.py) serves one model, `bands`, with the reference tagger's band
+levels, in JSON and with the binary tensor extension; its metadata drives the client.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from engine.errors import TaggerResponseError, TaggerUnreachableError
+from taggers.reference import LABELS
+from tests.integration.harness import Processes
+from worker.tagger.client import TaggerClient
+from worker.tagger.netguard import NetworkPolicy, guarded_session
+from worker.tagger.spec import TaggerSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+RATE = 16000
+AMPLITUDE = 0.5
+LOW_HZ, MID_HZ, HIGH_HZ = 110.0, 1000.0, 3000.0  # whole periods in one second
+LEVEL = AMPLITUDE / np.sqrt(2)  # a tone filling the clip, in its band
+TOLERANCE = 1e-5  # FP32 samples and scores
+JSON_TENSORS = {"model": "bands", "binary": False, "binary_output": False}
+
+
+def tone(freq: float, seconds: float = 1.0, start: float = 0.0, end: float | None = None) -> np.ndarray:
+    """A tone over `seconds`, sounding in [start, end) only."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    return AMPLITUDE * np.sin(2 * np.pi * freq * t) * ((t >= start) & (t < (end or seconds)))
+
+
+def batch(*waves: np.ndarray) -> np.ndarray:
+    return np.stack(waves)[:, :, None].astype(np.float32)
+
+
+MIXES = batch(tone(LOW_HZ), tone(MID_HZ), tone(HIGH_HZ), tone(LOW_HZ) + tone(MID_HZ))
+EXPECTED = [[LEVEL, 0, 0, LEVEL],
+            [0, LEVEL, 0, LEVEL],
+            [0, 0, LEVEL, LEVEL],
+            [LEVEL, LEVEL, 0, AMPLITUDE]]  # two tones: loud = sqrt(2 · A²/2)
+TWO_SECONDS = batch(tone(LOW_HZ, 2.0, end=1.0) + tone(MID_HZ, 2.0, start=1.0),  # low, then mid
+                    tone(LOW_HZ, 2.0),
+                    tone(HIGH_HZ, 2.0, end=1.0))  # high, then silence
+
+
+def start_server(processes: Processes, module: str, *options: str) -> str:
+    """python -m tests.servers.<module> as a child process; its base URL once it listens."""
+    with open(processes.logs / f"{module}-{len(processes.children)}.log", "wb") as log:
+        child = subprocess.Popen([sys.executable, "-m", f"tests.servers.{module}", "--port", "0", *options],
+                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                                 stdout=subprocess.PIPE, stderr=log)
+    processes.children.append(child)
+    line = child.stdout.readline().decode().strip()
+    if not line.startswith("listening on "):
+        raise RuntimeError(f"tests.servers.{module} did not start: {line!r}")
+    return line.split()[-1]
+
+
+class Recorder:
+    """Stands in for time.sleep: keeps the delays the client asks for."""
+
+    def __init__(self):
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def processes(tmp_path):
+    group = Processes(tmp_path)
+    yield group
+    group.stop_all()
+
+
+@pytest.fixture
+def session():
+    session = guarded_session(NetworkPolicy.from_string("127.0.0.0/8"))
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def sleep() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def server(processes):
+    """Start the OIP server with options; its base URL."""
+    def start(*options: str) -> str:
+        return start_server(processes, "oip", *options)
+    return start
+
+
+@pytest.fixture
+def make_client(session, sleep):
+    def build(url: str, options: dict | None = None, **spec_settings) -> TaggerClient:
+        spec = TaggerSpec(url=url, protocol="oip", options=options or {"model": "bands"}, sample_rate=RATE,
+                          **spec_settings)
+        return TaggerClient(spec, session, sleep=sleep, rng=random.Random(0))
+    return build
+
+
+def stats(url: str) -> dict:
+    return requests.get(url + "/stats", timeout=5).json()
+
+
+# -- answers -------------------------------------------------------------------------------------------
+
+def test_json_and_binary_tensors_give_the_same_band_levels(server, make_client):
+    url = server()
+    as_json = make_client(url, JSON_TENSORS)
+    as_binary = make_client(url)  # the defaults: binary request and answer
+    from_json, from_binary = as_json.predict(MIXES), as_binary.predict(MIXES)
+
+    assert from_json.labels == from_binary.labels == LABELS  # from the metadata: no labels given
+    np.testing.assert_allclose(from_binary.scores, from_json.scores, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(from_binary.scores, EXPECTED, atol=TOLERANCE)
+    assert as_binary.stats.bytes_sent < as_json.stats.bytes_sent / 3  # raw FP32 against decimal numbers
+    assert stats(url) == {"requests": 4, "clips": 2 * len(MIXES)}  # metadata + infer, per client
+
+
+def test_labels_given_in_the_options_name_the_columns(server, make_client):
+    url = server()
+    predictions = make_client(url, {"model": "bands", "labels": ["bass", "body", "air", "level"]}).predict(MIXES)
+    assert predictions.labels == ("bass", "body", "air", "level")
+    np.testing.assert_allclose(predictions.scores, EXPECTED, atol=TOLERANCE)
+
+
+def test_the_input_name_comes_from_the_metadata(server, make_client):
+    url = server("--input-name", "audio")
+    predictions = make_client(url).predict(MIXES)
+    np.testing.assert_allclose(predictions.scores, EXPECTED, atol=TOLERANCE)
+
+
+def test_an_input_name_the_model_lacks_is_named_with_the_ones_it_has(server, make_client):
+    url = server("--input-name", "audio")
+    with pytest.raises(TaggerResponseError, match=r"no input 'waveform'; it has \['audio'\]"):
+        make_client(url, {"model": "bands", "input_name": "waveform"}).predict(MIXES)
+    assert stats(url) == {"requests": 1, "clips": 0}  # the metadata only
+
+
+# -- fixed input lengths ----------------------------------------------------------------------------------
+
+def test_a_fixed_input_length_asks_for_input_seconds(server, make_client):
+    url = server("--fixed-samples", str(RATE))
+    with pytest.raises(TaggerResponseError, match=r"takes 16000 samples .* mixes have 32000; "
+                                                  r"set tagger\.input_seconds to 1 "):
+        make_client(url).predict(TWO_SECONDS)
+    assert stats(url) == {"requests": 1, "clips": 0}  # refused before sending
+
+
+def test_windows_of_the_fixed_length_are_scored_and_averaged(server, make_client):
+    url = server("--fixed-samples", str(RATE))
+    client = make_client(url, input_seconds=1.0, input_policy="window")
+    predictions = client.predict(TWO_SECONDS)
+
+    # Each one-second window holds whole tones: LEVEL in its band; the mix gets the windows' mean.
+    # (The whole 2 s clip would give low A·sqrt(1/4) = 0.25 for the first mix, not LEVEL/2 ≈ 0.177.)
+    expected = [[LEVEL / 2, LEVEL / 2, 0, LEVEL],
+                [LEVEL, 0, 0, LEVEL],
+                [0, 0, LEVEL / 2, LEVEL / 2]]
+    np.testing.assert_allclose(predictions.scores, expected, atol=TOLERANCE)
+    assert stats(url) == {"requests": 2, "clips": 2 * len(TWO_SECONDS)}
+
+
+# -- answers that do not fit, and errors ---------------------------------------------------------------------
+
+def test_more_output_columns_than_labels_are_rejected(server, make_client, sleep):
+    url = server("--fault", "wrong-labels")
+    with pytest.raises(TaggerResponseError, match=r"output has shape \[4, 5\] for 4 clips × 4 labels") as caught:
+        make_client(url).predict(MIXES)
+    assert (caught.value.http_status, caught.value.attempts) == (200, 1)
+    assert sleep.delays == []
+
+
+def test_an_unknown_model_is_a_404_not_retried(server, make_client, sleep):
+    url = server()
+    with pytest.raises(TaggerUnreachableError, match=r"HTTP 404 to GET .*/v2/models/drums") as caught:
+        make_client(url, {"model": "drums"}, retries=4).predict(MIXES)
+    assert (caught.value.http_status, caught.value.attempts) == (404, 1)
+    assert stats(url)["requests"] == 1
+    assert sleep.delays == []
+
+
+def test_a_slow_model_times_out(server, make_client, sleep):
+    url = server("--delay", "10")
+    client = make_client(url, read_timeout=1, retries=0)
+    started = time.monotonic()
+    with pytest.raises(TaggerUnreachableError, match="timed out") as caught:
+        client.predict(MIXES)
+
+    assert time.monotonic() - started < 5
+    assert (caught.value.http_status, caught.value.attempts) == (None, 1)
+    assert sleep.delays == []
+
+
+def test_the_server_answers_oip_errors_for_tensors_that_do_not_fit(server):
+    """The test server itself: what a client that skipped the metadata would meet."""
+    url = server("--fixed-samples", "4")
+    infer = url + "/v2/models/bands/infer"
+
+    def send(tensor: dict) -> requests.Response:
+        return requests.post(infer, data=json.dumps({"inputs": [tensor]}), timeout=5)
+
+    good = {"name": "waveform", "datatype": "FP32", "shape": [1, 4], "data": [0.0, 0.5, 0.0, -0.5]}
+    assert send(good).status_code == 200
+    for bad, words in [({**good, "name": "audio"}, "unexpected inference input 'audio'"),
+                       ({**good, "shape": [2, 4]}, "has shape [2, 4] but 4 values"),
+                       ({**good, "shape": [2, 2]}, "takes [-1, 4]")]:
+        response = send(bad)
+        assert response.status_code == 400 and words in response.json()["error"]
