@@ -19,7 +19,7 @@ PATCHES_PER_RUN = 64  # bounds one session.run's memory (~15 ms of CPU per patch
 
 
 class ModelError(RuntimeError):
-    """The model cannot be built or restored; the server does not start."""
+    """The model cannot be built or restored (the server does not start), or a session.run failed."""
 
 
 class Tagger:
@@ -44,6 +44,7 @@ class Tagger:
             saver = tf.compat.v1.train.Saver()
         self._session = tf.compat.v1.Session(graph=self._graph)
         self._restore(tf, saver)
+        self._run_errors = tf.errors.OpError
         self._lock = threading.Lock()
 
     def _restore(self, tf, saver) -> None:
@@ -60,7 +61,10 @@ class Tagger:
         with self._lock:  # one inference at a time: 2 cores, and TF already uses both
             for start in range(0, len(patches), self.patches_per_run):
                 feed = {self._patches: patches[start:start + self.patches_per_run], self._is_training: False}
-                rows.append(self._session.run(self._sigmoids, feed_dict=feed))
+                try:
+                    rows.append(self._session.run(self._sigmoids, feed_dict=feed))
+                except self._run_errors as exc:
+                    raise ModelError(f"{self.name} failed on {len(feed[self._patches])} patches: {exc}") from exc
         return np.concatenate(rows)
 
     def scores(self, waveforms: np.ndarray) -> np.ndarray:

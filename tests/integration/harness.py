@@ -79,16 +79,27 @@ class TaggerServer:
         requests.post(self.base + "/stats/reset", timeout=5)
 
 
-def start_tagger(processes: Processes, *options: str) -> TaggerServer:
-    child = subprocess.Popen([sys.executable, "-m", "taggers.reference", "--host", "127.0.0.1", "--port", "0",
-                              *options], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
+def start_module_server(processes: Processes, module: str, *options: str) -> tuple[str, subprocess.Popen]:
+    """`python -m MODULE --port 0 …` as a child; its base URL once it says it listens."""
+    with open(processes.logs / f"{module}-{len(processes.children)}.log", "wb") as log:
+        child = subprocess.Popen([sys.executable, "-m", module, "--port", "0", *options], cwd=ROOT,
+                                 env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=log)
     processes.children.append(child)
     line = child.stdout.readline().decode().strip()
     if not line.startswith("listening on "):
-        raise RuntimeError(f"reference tagger did not start: {line!r}")
+        raise RuntimeError(f"{module} did not start: {line!r}")
     threading.Thread(target=child.stdout.read, daemon=True).start()  # keep its pipe drained
-    return TaggerServer(line.split()[-1] + "/predict", child)
+    return line.split()[-1], child
+
+
+def start_server(processes: Processes, name: str, *options: str) -> str:
+    """One of the protocol test servers in tests/servers; its base URL."""
+    return start_module_server(processes, f"tests.servers.{name}", *options)[0]
+
+
+def start_tagger(processes: Processes, *options: str) -> TaggerServer:
+    url, child = start_module_server(processes, "taggers.reference", "--host", "127.0.0.1", *options)
+    return TaggerServer(url + "/predict", child)
 
 
 def start_worker(processes: Processes, settings: Settings, name: str, timeout: float = 60.0) -> subprocess.Popen:

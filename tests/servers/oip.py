@@ -2,6 +2,7 @@
 
     python -m tests.servers.oip --port 0 [options]   # prints "listening on URL"
 
+GET /v2 answers the server metadata, listing the `binary_tensor_data` extension as Triton does.
 GET /v2/models/bands answers the model metadata: one FP32 input `waveform` of shape [-1, -1]
 (batch × mono samples at --sample-rate), one FP32 output `scores` of shape [-1, 4], and the
 column names in `parameters.labels`. POST /v2/models/bands/infer scores each row of the input
@@ -12,12 +13,14 @@ output asks `"parameters": {"binary_data": true}`: Content-Type application/octe
 same length header, a JSON header whose output carries `parameters.binary_data_size`, then the
 raw FP32 scores. Errors are 400 or 404 {"error": "..."} as OIP servers answer them: an unknown
 model, input or output name, a datatype other than FP32, a shape that does not fit the data.
-GET /stats {"requests", "clips"} counts every request to the model (metadata and inference)
-and the rows of the inference requests that were scored.
+GET /stats {"requests", "clips"} counts every other request (metadata and inference) and the
+rows scored.
 
-Options: --input-name NAME (the input's name in the metadata), --fixed-samples N (metadata
-shape [-1, N]; other lengths get 400), --fault wrong-labels (5 output columns, while the
-metadata still says 4), --delay S (sleep before each inference answer).
+Options: --no-binary-extension (no extensions listed, binary requests and binary outputs refused
+with 400, as MLServer over REST), --no-server-metadata (GET /v2 is 404, and no binary either),
+--input-name NAME (the input's name in the metadata), --fixed-samples N (metadata shape
+[-1, N]; other lengths get 400), --fault wrong-labels (5 output columns, while the metadata
+still says 4), --delay S (sleep before each inference answer).
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from taggers.reference import LABELS, band_levels
 MODEL = "bands"
 OUTPUT = "scores"
 HEADER_LENGTH = "Inference-Header-Content-Length"
+BINARY_EXTENSION = "binary_tensor_data"
 FAULTS = ("none", "wrong-labels")
 
 
@@ -59,6 +63,11 @@ class Stats:
             return {"requests": self.requests, "clips": self.clips}
 
 
+def server_metadata(args: argparse.Namespace) -> dict:
+    extensions = [] if args.no_binary_extension else [BINARY_EXTENSION]
+    return {"name": "tests.servers.oip", "version": "1.0", "extensions": extensions}
+
+
 def metadata(args: argparse.Namespace) -> dict:
     return {"name": MODEL, "versions": ["1"], "platform": "python",
             "inputs": [{"name": args.input_name, "datatype": "FP32", "shape": [-1, args.fixed_samples or -1]}],
@@ -66,8 +75,10 @@ def metadata(args: argparse.Namespace) -> dict:
             "parameters": {"labels": list(LABELS), "sample_rate": args.sample_rate}}
 
 
-def split_request(body: bytes, header_length: str | None) -> tuple[dict, bytes]:
+def split_request(body: bytes, header_length: str | None, args: argparse.Namespace) -> tuple[dict, bytes]:
     """(JSON header, binary data after it)."""
+    if header_length is not None and args.no_binary_extension:
+        raise InferenceError(f"this server does not speak the {BINARY_EXTENSION} extension")
     try:
         cut = len(body) if header_length is None else int(header_length)
         header = json.loads(body[:cut])
@@ -107,13 +118,15 @@ def waveforms(header: dict, binary: bytes, args: argparse.Namespace) -> np.ndarr
     return values.reshape(shape)
 
 
-def wants_binary(header: dict) -> bool:
+def wants_binary(header: dict, args: argparse.Namespace) -> bool:
     """Whether the client asked for the scores as binary data (and only for outputs that exist)."""
     binary = False
     for output in header.get("outputs") or []:
         if not isinstance(output, dict) or output.get("name") != OUTPUT:
             raise InferenceError(f"unexpected inference output {output!r} for model '{MODEL}'")
         binary = bool((output.get("parameters") or {}).get("binary_data", False))
+    if binary and args.no_binary_extension:
+        raise InferenceError(f"this server does not speak the {BINARY_EXTENSION} extension")
     return binary
 
 
@@ -140,10 +153,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, self.server.stats.snapshot())
             return
         self.server.stats.record(requests=1)
-        if path == f"/v2/models/{MODEL}":
-            self.send_json(200, metadata(self.server.args))
+        args = self.server.args
+        if path == "/v2" and not args.no_server_metadata:
+            self.send_json(200, server_metadata(args))
+        elif path == f"/v2/models/{MODEL}":
+            self.send_json(200, metadata(args))
         else:
-            self.send_json(404, {"error": f"Request for unknown model: {path} is not a known model"})
+            self.send_json(404, {"error": f"no model or resource at GET {path}"})
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -155,8 +171,8 @@ class Handler(BaseHTTPRequestHandler):
         args = self.server.args
         time.sleep(args.delay)
         try:
-            header, binary = split_request(body, self.headers.get(HEADER_LENGTH))
-            rows, binary_output = waveforms(header, binary, args), wants_binary(header)
+            header, binary = split_request(body, self.headers.get(HEADER_LENGTH), args)
+            rows, binary_output = waveforms(header, binary, args), wants_binary(header, args)
         except InferenceError as exc:
             self.send_json(400, {"error": str(exc)})
             return
@@ -195,6 +211,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--sample-rate", type=int, default=16000)
+    parser.add_argument("--no-binary-extension", action="store_true")
+    parser.add_argument("--no-server-metadata", action="store_true", help="404 to GET /v2; implies no binary")
     parser.add_argument("--input-name", default="waveform")
     parser.add_argument("--fixed-samples", type=int, default=None, metavar="N")
     parser.add_argument("--fault", choices=FAULTS, default="none")
@@ -202,6 +220,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.fixed_samples is not None and args.fixed_samples < 1:
         parser.error("--fixed-samples must be at least 1")
+    args.no_binary_extension = args.no_binary_extension or args.no_server_metadata
     return args
 
 

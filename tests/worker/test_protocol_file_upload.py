@@ -20,7 +20,7 @@ import requests
 
 from engine.errors import InvalidOptionError, TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
-from tests.integration.harness import Processes
+from tests.integration.harness import Processes, start_server
 from worker.tagger.client import TaggerClient
 from worker.tagger.netguard import NetworkPolicy, guarded_session
 from worker.tagger.spec import TaggerSpec
@@ -51,17 +51,6 @@ CASES = [(mix(tone(LOW_HZ)), [LEVEL, 0, 0, LEVEL]),
          (mix(tone(LOW_HZ), tone(MID_HZ)), [LEVEL, LEVEL, 0, AMPLITUDE])]
 
 
-def start_server(processes: Processes, module: str, *options: str) -> str:
-    """python -m tests.servers.<module> as a child process; its base URL once it listens."""
-    with open(processes.logs / f"{module}-{len(processes.children)}.log", "wb") as log:
-        child = subprocess.Popen([sys.executable, "-m", f"tests.servers.{module}", "--port", "0", *options],
-                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                 stdout=subprocess.PIPE, stderr=log)
-    processes.children.append(child)
-    line = child.stdout.readline().decode().strip()
-    if not line.startswith("listening on "):
-        raise RuntimeError(f"tests.servers.{module} did not start: {line!r}")
-    return line.split()[-1]
 
 
 class Recorder:

@@ -17,7 +17,7 @@ import requests
 
 from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
-from tests.integration.harness import Processes
+from tests.integration.harness import Processes, start_server
 from worker.tagger.client import TaggerClient
 from worker.tagger.netguard import NetworkPolicy, guarded_session
 from worker.tagger.spec import TaggerSpec
@@ -44,17 +44,6 @@ EXPECTED = [[LEVEL, 0, 0, LEVEL],
             [LEVEL, LEVEL, 0, AMPLITUDE]]  # two tones: loud = sqrt(2 · A²/2)
 
 
-def start_server(processes: Processes, module: str, *options: str) -> str:
-    """python -m tests.servers.<module> as a child process; its base URL once it listens."""
-    with open(processes.logs / f"{module}-{len(processes.children)}.log", "wb") as log:
-        child = subprocess.Popen([sys.executable, "-m", f"tests.servers.{module}", "--port", "0", *options],
-                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                 stdout=subprocess.PIPE, stderr=log)
-    processes.children.append(child)
-    line = child.stdout.readline().decode().strip()
-    if not line.startswith("listening on "):
-        raise RuntimeError(f"tests.servers.{module} did not start: {line!r}")
-    return line.split()[-1]
 
 
 class Recorder:
@@ -182,3 +171,10 @@ def test_a_connection_reset_mid_body_is_retried_then_unreachable(server, make_cl
     assert stats(url)["requests"] == 3
     assert len(sleep.delays) == 2
     assert (client.stats.requests, client.stats.retries, client.stats.errors) == (3, 2, 3)
+
+
+def test_a_reset_mid_body_is_described_as_a_broken_connection(server, make_client):
+    url = server("--reset-mid-body")
+    with pytest.raises(TaggerUnreachableError) as caught:
+        make_client(url, options={"labels": list(LABELS)}, retries=0).predict(MIXES)
+    assert "reset" in str(caught.value) or "broke" in str(caught.value)

@@ -19,7 +19,7 @@ import requests
 
 from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
-from tests.integration.harness import Processes
+from tests.integration.harness import Processes, start_server
 from worker.tagger.client import TaggerClient
 from worker.tagger.netguard import NetworkPolicy, guarded_session
 from worker.tagger.spec import TaggerSpec
@@ -53,17 +53,6 @@ TWO_SECONDS = batch(tone(LOW_HZ, 2.0, end=1.0) + tone(MID_HZ, 2.0, start=1.0),  
                     tone(HIGH_HZ, 2.0, end=1.0))  # high, then silence
 
 
-def start_server(processes: Processes, module: str, *options: str) -> str:
-    """python -m tests.servers.<module> as a child process; its base URL once it listens."""
-    with open(processes.logs / f"{module}-{len(processes.children)}.log", "wb") as log:
-        child = subprocess.Popen([sys.executable, "-m", f"tests.servers.{module}", "--port", "0", *options],
-                                 cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                 stdout=subprocess.PIPE, stderr=log)
-    processes.children.append(child)
-    line = child.stdout.readline().decode().strip()
-    if not line.startswith("listening on "):
-        raise RuntimeError(f"tests.servers.{module} did not start: {line!r}")
-    return line.split()[-1]
 
 
 class Recorder:
@@ -121,14 +110,37 @@ def stats(url: str) -> dict:
 def test_json_and_binary_tensors_give_the_same_band_levels(server, make_client):
     url = server()
     as_json = make_client(url, JSON_TENSORS)
-    as_binary = make_client(url)  # the defaults: binary request and answer
+    as_binary = make_client(url)  # the defaults: binary both ways, as the server lists the extension
     from_json, from_binary = as_json.predict(MIXES), as_binary.predict(MIXES)
 
     assert from_json.labels == from_binary.labels == LABELS  # from the metadata: no labels given
     np.testing.assert_allclose(from_binary.scores, from_json.scores, rtol=0, atol=1e-6)
     np.testing.assert_allclose(from_binary.scores, EXPECTED, atol=TOLERANCE)
     assert as_binary.stats.bytes_sent < as_json.stats.bytes_sent / 3  # raw FP32 against decimal numbers
-    assert stats(url) == {"requests": 4, "clips": 2 * len(MIXES)}  # metadata + infer, per client
+    assert (as_binary.stats.errors, as_json.stats.errors) == (0, 0)
+    # JSON: model metadata, infer; binary: model metadata, server metadata (its extensions), infer
+    assert stats(url) == {"requests": 5, "clips": 2 * len(MIXES)}
+
+
+@pytest.mark.parametrize("server_option", ["--no-binary-extension", "--no-server-metadata"])
+def test_without_the_binary_extension_tensors_go_as_json(server, make_client, server_option):
+    url = server(server_option)  # binary requests or outputs would get 400 here
+    client = make_client(url)
+    predictions = client.predict(MIXES)
+
+    np.testing.assert_allclose(predictions.scores, EXPECTED, atol=TOLERANCE)
+    assert client.stats.bytes_sent > len(MIXES) * RATE * 4 * 2  # decimal numbers, not raw FP32
+    assert stats(url)["requests"] == 3
+    forced = make_client(url, {"model": "bands", "binary": True, "binary_output": True})
+    with pytest.raises(TaggerUnreachableError, match="HTTP 400 .*does not speak the binary_tensor_data"):
+        forced.predict(MIXES)
+
+
+def test_probing_a_server_without_metadata_is_not_a_tagger_error(server, make_client):
+    url = server("--no-server-metadata")
+    client = make_client(url)
+    client.predict(MIXES)
+    assert client.stats.errors == 0
 
 
 def test_labels_given_in_the_options_name_the_columns(server, make_client):
@@ -158,7 +170,7 @@ def test_a_fixed_input_length_asks_for_input_seconds(server, make_client):
     with pytest.raises(TaggerResponseError, match=r"takes 16000 samples .* mixes have 32000; "
                                                   r"set tagger\.input_seconds to 1 "):
         make_client(url).predict(TWO_SECONDS)
-    assert stats(url) == {"requests": 1, "clips": 0}  # refused before sending
+    assert stats(url) == {"requests": 2, "clips": 0}  # the metadata only: refused before sending
 
 
 def test_windows_of_the_fixed_length_are_scored_and_averaged(server, make_client):
@@ -172,7 +184,7 @@ def test_windows_of_the_fixed_length_are_scored_and_averaged(server, make_client
                 [LEVEL, 0, 0, LEVEL],
                 [0, 0, LEVEL / 2, LEVEL / 2]]
     np.testing.assert_allclose(predictions.scores, expected, atol=TOLERANCE)
-    assert stats(url) == {"requests": 2, "clips": 2 * len(TWO_SECONDS)}
+    assert stats(url) == {"requests": 3, "clips": 2 * len(TWO_SECONDS)}  # 2 metadata, 1 infer
 
 
 # -- answers that do not fit, and errors ---------------------------------------------------------------------

@@ -124,14 +124,15 @@ class TaggerClient:
                 self._prepared = (self.protocol.prepare(self.spec, self.exchange),)
             return self._prepared[0]
 
-    def exchange(self, outgoing: Outgoing) -> requests.Response:
-        """One HTTP exchange answered 200, with retries; raises TaggerError otherwise."""
-        return self._exchange(outgoing)[0]
+    def exchange(self, outgoing: Outgoing, accept: tuple[int, ...] = (200,)) -> requests.Response:
+        """One HTTP exchange answered with an accepted status, with retries; raises TaggerError otherwise.
+        Protocols probing optional endpoints accept 404 too: an answer, not an error."""
+        return self._exchange(outgoing, accept)[0]
 
-    def _exchange(self, outgoing: Outgoing) -> tuple[requests.Response, int]:
+    def _exchange(self, outgoing: Outgoing, accept: tuple[int, ...] = (200,)) -> tuple[requests.Response, int]:
         for attempt in range(1, self.spec.retries + 2):
             try:
-                return self._attempt(outgoing, attempt), attempt
+                return self._attempt(outgoing, attempt, accept), attempt
             except TaggerError as exc:
                 self.stats.add(errors=1)  # final on the first try: a 4xx, a redirect
                 exc.attempts = attempt
@@ -145,7 +146,7 @@ class TaggerClient:
                 self._sleep(retry.delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _attempt(self, outgoing: Outgoing, attempt: int) -> requests.Response:
+    def _attempt(self, outgoing: Outgoing, attempt: int, accept: tuple[int, ...]) -> requests.Response:
         url = self.spec.url.rstrip("/") + outgoing.path if outgoing.path else self.spec.url
         headers = {**self.spec.headers, **outgoing.headers}
         if outgoing.content_type:
@@ -163,7 +164,7 @@ class TaggerClient:
             error = TaggerUnreachableError(f"could not reach the tagger at {url}: {_reason(exc)}")
             raise _Retryable(error, self._backoff(attempt)) from exc
         status = response.status_code
-        if status == 200:
+        if status in accept:
             return response
         detail = f"tagger answered HTTP {status} to {outgoing.method} {url}: {quote(response.text)}"
         if status == 429 or (status >= 500 and status not in NOT_RETRIED_5XX):
@@ -203,6 +204,8 @@ def _retry_after(response: requests.Response) -> float:
 
 
 def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return "the connection broke while the answer was read (reset or closed mid-body)"
     if isinstance(exc, requests.Timeout):
         return f"timed out ({type(exc).__name__})"
     if isinstance(exc, requests.ConnectionError):

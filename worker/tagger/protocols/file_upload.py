@@ -45,6 +45,8 @@ def prepare(spec, fetch) -> jmespath.parser.ParsedResult:
 
 
 def build_request(clips: np.ndarray, spec, prepared=None) -> Outgoing:
+    if len(clips) != 1:
+        raise InvalidOptionError(f"file_upload sends one clip per request, got a batch of {len(clips)}")
     (data,) = encode_batch(clips, spec.sample_rate, spec.encoding)
     options = spec.options
     fields = {**options["form"], options["field"]: (options["filename"], data, MEDIA_TYPES[Encoding(spec.encoding)])}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import requests
 
-from engine.errors import InvalidOptionError, TaggerError, TaggerResponseError
+from engine.errors import InvalidOptionError, TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
 from .base import Outgoing, check_keys, check_labels, json_body
@@ -82,12 +82,8 @@ def _binary_modes(options: dict, fetch) -> tuple[bool, bool]:
     wanted = (options["binary"], options["binary_output"])
     if "auto" not in wanted:
         return wanted
-    try:
-        server = json_body(fetch(Outgoing(method="GET", path="/v2")))
-    except TaggerError as exc:
-        if exc.http_status != 404:
-            raise
-        server = {}  # no server metadata endpoint: no extensions to rely on
+    answer = fetch(Outgoing(method="GET", path="/v2"), accept=(200, 404))
+    server = json_body(answer) if answer.status_code == 200 else {}  # 404: no server metadata, no extensions
     speaks = BINARY_EXTENSION in (server.get("extensions") or []) if isinstance(server, dict) else False
     return tuple(speaks if mode == "auto" else mode for mode in wanted)
 
