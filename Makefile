@@ -9,6 +9,7 @@ MODEL := $(MODEL_DIR)/2stems/.probe
 
 .DEFAULT_GOAL := setup
 include taggers/mlserver/mlserver.mk
+include taggers/musicnn/musicnn.mk
 
 .PHONY: setup models run test test-fast bench bench-service bench-protocols clean
 
@@ -27,10 +28,10 @@ $(MODEL): $(INSTALLED) worker/spleeter_models.py
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m worker.spleeter_models build
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m worker.spleeter_models example
 
-run: setup
+run: setup musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m scripts.stack
 
-test: setup mlserver-venv
+test: setup mlserver-venv musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m pytest
 
 test-fast: $(INSTALLED)

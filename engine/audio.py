@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import hashlib
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import firwin, kaiserord, resample_poly
 
 from .errors import InvalidAudioError, InvalidOptionError
+
+PASS_BAND = 0.913  # of the lower Nyquist frequency, as soxr HQ
+STOP_BAND_DB = 120.0
 
 
 def as_waveform(data, what: str = "audio") -> np.ndarray:
@@ -46,13 +50,28 @@ def check_sample_rate(sample_rate) -> int:
 
 
 def resample(waveform: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Polyphase resampling along axis 0 (samples); a no-op for equal rates."""
+    """Polyphase resampling along the samples axis; a no-op for equal rates.
+
+    The low-pass is as steep as soxr's HQ (librosa's default, so what most taggers
+    were trained on): flat to 0.913 of the lower Nyquist, 120 dB down at it. scipy's
+    default filter leaves the band just below Nyquist only ~70 dB down, and a log-mel
+    tagger hears that in its top bands (musicnn's scores move by up to 0.05).
+    """
     if from_rate == to_rate:
         return waveform
     ratio = Fraction(to_rate, from_rate)
     axis = 0 if waveform.ndim == 1 else -2
-    out = resample_poly(waveform, ratio.numerator, ratio.denominator, axis=axis)
+    out = resample_poly(waveform, ratio.numerator, ratio.denominator, axis=axis,
+                        window=_lowpass(ratio.numerator, ratio.denominator))
     return out.astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=16)
+def _lowpass(up: int, down: int) -> np.ndarray:
+    rate = 2.0 * max(up, down)  # the upsampled rate, in units where the lower Nyquist is 1
+    pass_end, stop = PASS_BAND, 1.0
+    taps, beta = kaiserord(STOP_BAND_DB, (stop - pass_end) / (rate / 2))
+    return firwin(taps | 1, (pass_end + stop) / 2, window=("kaiser", beta), fs=rate)
 
 
 def resampled_length(n_samples: int, from_rate: int, to_rate: int) -> int:

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             env["AUDIOLIME_REDIS_URL"] = _embedded_redis(children, args.redis_port)
         _allow_local_taggers(env)
         tagger_url = _reference_tagger(children, env, args.tagger_port)
+        musicnn_url = _musicnn_tagger(children, env, args.musicnn_port)
         for number in range(args.workers):
             children.append(_spawn([sys.executable, "-m", "rq.cli", "worker", "-w", "worker.rq_worker.ExplanationWorker",
                                     "-u", env["AUDIOLIME_REDIS_URL"], "-n", f"worker-{os.getpid()}-{number}",
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         children.append(_spawn([sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
                                 "--workers", "2", "--threads", "4", "--timeout", "120", "service:create_app()"], env))
         _wait_for_http(args.host, args.port)
-        _banner(args, env, tagger_url)
+        _banner(args, env, tagger_url, musicnn_url)
         return _supervise(children)
     finally:
         _stop(children)
@@ -56,6 +57,7 @@ def _arguments(argv):
     parser.add_argument("--port", type=int, default=int(os.environ.get("AUDIOLIME_PORT", "8600")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("AUDIOLIME_WORKERS", "1")))
     parser.add_argument("--tagger-port", type=int, default=8601)
+    parser.add_argument("--musicnn-port", type=int, default=8602)
     parser.add_argument("--redis-port", type=int, default=6390)
     return parser.parse_args(argv)
 
@@ -98,6 +100,18 @@ def _reference_tagger(children: list, env: dict, port: int) -> str:
     return f"http://127.0.0.1:{port}/predict"
 
 
+def _musicnn_tagger(children: list, env: dict, port: int) -> str | None:
+    """The real MSD_musicnn tagger over the Open Inference Protocol, from its own virtualenv."""
+    python = ROOT / ".venv-musicnn" / "bin" / "python"
+    if not python.exists():
+        print("musicnn tagger not started: run `make musicnn-venv` (make run does)", file=sys.stderr)
+        return None
+    children.append(_spawn([str(python), "-m", "taggers.musicnn.server", "--host", "127.0.0.1", "--port", str(port)],
+                           env, log=VAR / "musicnn.log"))
+    _wait_for_http("127.0.0.1", port, seconds=180)
+    return f"http://127.0.0.1:{port}"
+
+
 def _spawn(command: list[str], env, log: Path | None = None) -> subprocess.Popen:
     out = open(log, "ab") if log else None  # noqa: SIM115 - the child owns it until it exits
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
@@ -115,20 +129,27 @@ def _wait(probe, what: str, seconds: float = 60.0) -> None:
             time.sleep(0.2)
 
 
-def _wait_for_http(host: str, port: int) -> None:
-    _wait(lambda: socket.create_connection((host, port), timeout=1).close(), f"{host}:{port}")
+def _wait_for_http(host: str, port: int, seconds: float = 60.0) -> None:
+    _wait(lambda: socket.create_connection((host, port), timeout=1).close(), f"{host}:{port}", seconds)
 
 
-def _banner(args, env: dict, tagger_url: str) -> None:
+def _banner(args, env: dict, tagger_url: str, musicnn_url: str | None) -> None:
     base = f"http://{args.host}:{args.port}"
     auth = "" if _auth_configured(env) else " (no API keys configured: auth is off, bound to loopback only)"
+    musicnn = "" if musicnn_url is None else f"""
+Explain what the real MSD_musicnn tagger hears as its top tag (Open Inference Protocol):
+  curl -s -F audio=@models/audio_example.mp3 \\
+       -F 'request={{"tagger": {{"url": "{musicnn_url}", "protocol": "oip", "options": {{"model": "MSD_musicnn"}},
+                    "batch_size": 4}}, "segments": 5, "samples": 256}}' {base}/explanations
+"""
     print(f"""
 audioLIME service on {base}{auth}
-reference tagger on {tagger_url}
+reference tagger on {tagger_url}; musicnn tagger on {musicnn_url or "(not started)"}
 
 Explain the example clip (separation with Spleeter, the reference tagger's tags):
   curl -s -F audio=@models/audio_example.mp3 \\
        -F 'request={{"tagger": {{"url": "{tagger_url}"}}, "samples": 512}}' {base}/explanations
+{musicnn}
 Then poll the `status_url` it returns:
   curl -s {base}/explanations/<id>
 Stop with Ctrl-C.

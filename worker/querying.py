@@ -29,12 +29,14 @@ def query_masks(mixer: Mixer, masks: np.ndarray, rows: list[int], client: Tagger
     with ThreadPoolExecutor(max_workers=spec.concurrency, thread_name_prefix="tagger") as pool:
         try:
             for number, batch in enumerate(batches):
-                encoded = client.encode(mixer.mix(masks[batch]))
+                mixes = mixer.mix(masks[batch])
                 while len(in_flight) >= spec.concurrency:
                     _collect(*in_flight.popleft(), on_answer)
                 if not keep_going():
                     raise CancelledError("the explanation was cancelled")
-                in_flight.append((number, batch, pool.submit(client.send, encoded)))
+                # Encoding runs in the pool too: FLAC and WAV encoders release the GIL, so
+                # batches in flight are encoded in parallel while this thread mixes the next.
+                in_flight.append((number, batch, pool.submit(client.predict, mixes)))
             while in_flight:
                 _collect(*in_flight.popleft(), on_answer)
         except BaseException:

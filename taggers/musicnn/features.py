@@ -1,12 +1,13 @@
 """musicnn's input: the log-mel spectrogram of a mono 16 kHz waveform, cut into 3-second patches.
 
 This is musicnn 0.1.0's own preprocessing (`musicnn/extractor.py: batch_data`), computed with numpy
-instead of librosa, and checked against it bit for bit with librosa 0.11 and numpy 1.26 (the
-float32 mel power spectrogram, hence its float16 copy, is identical on the example clip):
+instead of librosa, and checked against it bit for bit with librosa 0.11 and numpy 1.26 (the log-mel
+is identical on the example clip and on noise of 1 to 100,000 samples):
 
     mel   = librosa.feature.melspectrogram(y, sr=16000, n_fft=512, hop_length=256, n_mels=96).T
           = |STFT|² (periodic Hann window, centred frames, zero padding: librosa ≥ 0.10's
-            pad_mode='constant'; librosa < 0.10 reflected the edges instead) through librosa's default
+            pad_mode='constant'; librosa < 0.10 reflected the edges, which moves the example clip's
+            scores by under 0.001) through librosa's default
             mel filterbank (Slaney mel scale, Slaney area normalisation, 0–8000 Hz), in float32
     log   = log10(10000 · float16(mel) + 1), in float32 (numpy 1.x promotes float16 · 10000 to float32)
 
@@ -86,7 +87,3 @@ def patches(spectrogram: np.ndarray) -> np.ndarray:
     count = len(spectrogram) // PATCH_FRAMES
     return spectrogram[:count * PATCH_FRAMES].reshape(count, PATCH_FRAMES, N_MELS)
 
-
-def patch_count(samples: int) -> int:
-    """How many patches a waveform of this many samples gives (at least one)."""
-    return max(1, (1 + samples // FFT_HOP) // PATCH_FRAMES)

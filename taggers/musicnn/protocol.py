@@ -17,6 +17,7 @@ import numpy as np
 INPUT_NAME, OUTPUT_NAME, DATATYPE = "waveform", "scores", "FP32"
 HEADER_LENGTH = "Inference-Header-Content-Length"  # the binary tensor data extension's header
 EXTENSIONS = ("binary_tensor_data",)
+VERSION = "1"  # the one version of the one model
 
 
 class InferenceError(ValueError):
@@ -36,7 +37,7 @@ class InferenceRequest:
 
 
 def model_metadata(name: str, labels: tuple[str, ...], sample_rate: int) -> dict:
-    return {"name": name, "versions": ["1"], "platform": "tensorflow",
+    return {"name": name, "versions": [VERSION], "platform": "tensorflow",
             "inputs": [{"name": INPUT_NAME, "datatype": DATATYPE, "shape": [-1, -1]}],
             "outputs": [{"name": OUTPUT_NAME, "datatype": DATATYPE, "shape": [-1, len(labels)]}],
             "parameters": {"labels": list(labels), "sample_rate": sample_rate}}
@@ -44,12 +45,7 @@ def model_metadata(name: str, labels: tuple[str, ...], sample_rate: int) -> dict
 
 def split_body(body: bytes, header_length: str | None) -> tuple[dict, memoryview]:
     """The JSON header as a dict, and the binary part after it (empty without the extension)."""
-    length = len(body)
-    if header_length is not None:
-        if not header_length.strip().isdigit() or int(header_length) > len(body):
-            raise InferenceError(f"{HEADER_LENGTH} must be a byte count ≤ the body's {len(body)} bytes, "
-                                 f"got {header_length!r}")
-        length = int(header_length)
+    length = len(body) if header_length is None else header_bytes(header_length, len(body))
     try:
         header = json.loads(body[:length])
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -57,6 +53,17 @@ def split_body(body: bytes, header_length: str | None) -> tuple[dict, memoryview
     if not isinstance(header, dict):
         raise InferenceError(f"the request must be a JSON object, got {type(header).__name__}")
     return header, memoryview(body)[length:]
+
+
+def header_bytes(header_length: str, body_length: int) -> int:
+    try:
+        length = int(header_length)
+    except ValueError:
+        length = -1
+    if not 0 <= length <= body_length:
+        raise InferenceError(f"{HEADER_LENGTH} must be a byte count of at most the body's {body_length} "
+                             f"bytes, got {header_length!r}")
+    return length
 
 
 def parse_request(body: bytes, header_length: str | None) -> InferenceRequest:
@@ -84,7 +91,7 @@ def read_input(spec: dict, binary: memoryview) -> np.ndarray:
         raise InferenceError(f"input {INPUT_NAME!r} must have shape [clips, samples] of positive integers, "
                              f"got {shape!r:.100}")
     count = shape[0] * shape[1]
-    size = (spec.get("parameters") or {}).get("binary_data_size")
+    size = parameters(spec, f"input {INPUT_NAME!r}").get("binary_data_size")
     if size is not None:
         values = read_binary(size, count, binary, "data" in spec)
     elif len(binary):
@@ -124,16 +131,26 @@ def read_json_data(data, count: int, shape: list[int]) -> np.ndarray:
 
 def wants_binary(header: dict) -> bool:
     """Whether the one output goes back as binary data; an output's binary_data overrides the default."""
-    default = flag((header.get("parameters") or {}).get("binary_data_output", False), "binary_data_output")
-    outputs = header.get("outputs", [])
+    default = flag(parameters(header, "the request").get("binary_data_output", False), "binary_data_output")
+    outputs = [] if header.get("outputs") is None else header["outputs"]
     if not isinstance(outputs, list) or not all(isinstance(output, dict) for output in outputs):
         raise InferenceError(f"`outputs` must be a list of objects, got {outputs!r:.200}")
     for output in outputs:
         if output.get("name") != OUTPUT_NAME:
-            raise InferenceError(f"unknown output {output.get('name')!r}: the model's only output is {OUTPUT_NAME!r}")
-    choices = [flag((output.get("parameters") or {}).get("binary_data", default), "binary_data")
+            raise InferenceError(f"unknown output {output.get('name')!r}: "
+                                 f"the model's only output is {OUTPUT_NAME!r}")
+    choices = [flag(parameters(output, f"output {OUTPUT_NAME!r}").get("binary_data", default), "binary_data")
                for output in outputs]
     return choices[0] if choices else default
+
+
+def parameters(tensor_or_request: dict, where: str) -> dict:
+    found = tensor_or_request.get("parameters")
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        raise InferenceError(f"`parameters` of {where} must be an object, got {found!r:.100}")
+    return found
 
 
 def flag(value, name: str) -> bool:
@@ -152,7 +169,7 @@ def encode_response(model_name: str, request: InferenceRequest, scores: np.ndarr
         output["parameters"] = {"binary_data_size": len(raw)}
     else:
         output["data"] = scores.ravel().tolist()
-    answer = {"model_name": model_name, "model_version": "1", "outputs": [output]}
+    answer = {"model_name": model_name, "model_version": VERSION, "outputs": [output]}
     if request.id is not None:
         answer["id"] = request.id
     header = json.dumps(answer).encode()

@@ -18,15 +18,18 @@ the one model named by --model:
 
 A clip's scores are the mean of the sigmoids of its 3-second patches (see taggers.musicnn.features
 for the exact preprocessing, patching and the padding of clips under 3 s); the patches of a whole
-batch go through the graph together, 64 per session.run. Errors are {"error": "..."}: 400 for a
-malformed request (wrong input name, datatype, shape or data), 404 for an unknown model or path.
-Scores depend on how the caller resampled to 16 kHz: musicnn reads audio with librosa, whose
-resampler cuts off steeply below 8 kHz (soxr HQ: flat to 7.3 kHz, over 100 dB down at 7.8 kHz); a
+batch go through the graph together, --patches-per-run (16) per session.run, one request at a time.
+Errors are {"error": "..."}: 400 for a malformed request (wrong input name, datatype, shape or data),
+404 for an unknown model, version or path.
+
+Scores depend on how the caller resampled to 16 kHz. musicnn reads audio with librosa, whose
+resampler cuts off steeply below 8 kHz (soxr HQ: flat to 7.3 kHz, about 100 dB down at 7.8 kHz); a
 gentler low-pass leaves energy in the top mel band and moves some tags by a few hundredths.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import re
@@ -37,10 +40,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from taggers.musicnn import features, protocol
-from taggers.musicnn.model import MODELS, ModelError, Tagger
+from taggers.musicnn.model import MODELS, PATCHES_PER_RUN, ModelError, Tagger
 
 MAX_BODY_BYTES = 256 * 1024 * 1024
-VERSIONS = ("1",)
 MODEL_PATH = re.compile(r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?(?P<action>/infer|/ready)?")
 
 
@@ -69,6 +71,7 @@ class TaggerServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], tagger: Tagger):
         super().__init__(address, Handler)
         self.tagger, self.stats = tagger, Stats()
+        self.version = importlib.metadata.version("musicnn")
         self.metadata = protocol.model_metadata(tagger.name, tagger.labels, features.SAMPLE_RATE)
 
 
@@ -83,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/v2/health/live", "/v2/health/ready"):
             self.send_json(200, {path.rsplit("/", 1)[1]: True})
         elif path == "/v2":
-            self.send_json(200, {"name": "musicnn-tagger", "version": "0.1.0",
+            self.send_json(200, {"name": "musicnn-tagger", "version": self.server.version,
                                  "extensions": list(protocol.EXTENSIONS)})
         elif path == "/stats":
             self.send_json(200, self.server.stats.snapshot())
@@ -109,7 +112,7 @@ class Handler(BaseHTTPRequestHandler):
     def read_body(self) -> bytes | None:
         """The whole request body, or None after answering 411/413 (and closing the connection)."""
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None or not (length.isascii() and length.isdigit()):
             self.close_connection = True
             self.send_error_json(411, "a POST needs a Content-Length header (chunked bodies are not supported)")
             return None
@@ -123,9 +126,9 @@ class Handler(BaseHTTPRequestHandler):
         if match["name"] != self.server.tagger.name:
             raise protocol.ModelNotFound(f"unknown model {match['name']!r}: this server serves "
                                          f"{self.server.tagger.name!r}")
-        if match["version"] is not None and match["version"] not in VERSIONS:
-            raise protocol.ModelNotFound(f"model {match['name']!r} has no version {match['version']!r} "
-                                         f"(versions: {', '.join(VERSIONS)})")
+        if match["version"] not in (None, protocol.VERSION):
+            raise protocol.ModelNotFound(f"model {match['name']!r} has no version {match['version']!r}, "
+                                         f"only {protocol.VERSION!r}")
 
     def model_info(self, match: re.Match) -> tuple[bytes, dict]:
         self.check_model(match)
@@ -149,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
             body, headers = respond()
         except protocol.InferenceError as exc:
             self.send_error_json(exc.status, str(exc))
-        except (ModelError, RuntimeError) as exc:
+        except RuntimeError as exc:  # ModelError (a failed session.run), or non-finite scores
             self.log_error("inference failed: %s", exc)
             self.send_error_json(500, str(exc))
         else:
@@ -176,15 +179,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8602, help="0 picks a free port")
     parser.add_argument("--model", choices=MODELS, default="MSD_musicnn",
                         help="the musicnn checkpoint to serve, and the OIP model name")
-    return parser.parse_args(argv)
+    parser.add_argument("--patches-per-run", type=int, default=PATCHES_PER_RUN, metavar="N",
+                        help="3-s patches per session.run: bounds memory, ~45 MB each")
+    args = parser.parse_args(argv)
+    if args.patches_per_run < 1:
+        parser.error("--patches-per-run must be at least 1")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    # TensorFlow enables oneDNN by default only on AVX-512 CPUs; on AVX2 it halves the time per patch
+    # here (about 110 instead of 230 ms of CPU) and moves scores by under 1e-6.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"musicnn\.models")  # tf.layers deprecation
     try:
-        tagger = Tagger(args.model)
+        tagger = Tagger(args.model, args.patches_per_run)
     except ModelError as exc:
         sys.exit(f"musicnn tagger not started: {exc}")
     with TaggerServer((args.host, args.port), tagger) as server:

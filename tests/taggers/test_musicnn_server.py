@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from engine.audio import resample
 import requests
 import scipy.signal
 import soundfile
@@ -35,14 +37,8 @@ TOLERANCE = 0.01
 
 
 def resample_like_librosa(mono: np.ndarray, rate: int) -> np.ndarray:
-    """resample_poly to 16 kHz through a low-pass like soxr HQ's: pass band to 0.913 of the new
-    Nyquist, 120 dB down from the Nyquist frequency on (librosa.load's default, musicnn's input)."""
-    gcd = math.gcd(RATE, rate)
-    up, down = RATE // gcd, rate // gcd
-    nyquist, pass_end = RATE / 2, 0.913 * RATE / 2
-    taps, beta = scipy.signal.kaiserord(120, (nyquist - pass_end) / (rate * up / 2))
-    lowpass = scipy.signal.firwin(taps | 1, (pass_end + nyquist) / 2, window=("kaiser", beta), fs=rate * up)
-    return scipy.signal.resample_poly(mono, up, down, window=lowpass)
+    """The engine's resampler: as steep as soxr HQ, librosa.load's default, musicnn's input."""
+    return resample(mono, rate, RATE)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -56,7 +52,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def url():
+def url():  # noqa: D401 - also imported by tests/integration/test_musicnn_end_to_end.py
     """One musicnn tagger for the module: loading TensorFlow and the model takes seconds."""
     if not VENV_PYTHON.is_file():
         pytest.fail(f"{VENV_PYTHON} is missing: run `make musicnn-venv` (taggers/musicnn/musicnn.mk)")
@@ -161,6 +157,21 @@ def test_a_clip_shorter_than_one_patch_is_scored(url, clip):
     assert scores.shape == (1, 50) and np.all(np.isfinite(scores))
 
 
+def test_binary_data_output_makes_the_output_binary_and_the_id_comes_back(url):
+    raw = np.zeros((1, RATE), "<f4").tobytes()
+    header = json.dumps({"id": "r-1", "parameters": {"binary_data_output": True},
+                         "inputs": [{"name": "waveform", "shape": [1, RATE], "datatype": "FP32",
+                                     "parameters": {"binary_data_size": len(raw)}}]}).encode()
+    response = requests.post(infer_url(url), data=header + raw, timeout=TIMEOUT,
+                             headers={"Inference-Header-Content-Length": str(len(header))})
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/octet-stream"
+    length = int(response.headers["Inference-Header-Content-Length"])
+    answer = json.loads(response.content[:length])
+    assert answer["id"] == "r-1" and answer["model_name"] == MODEL
+    assert answer["outputs"][0]["parameters"] == {"binary_data_size": 50 * 4}
+    assert len(response.content) == length + 50 * 4
+
+
 def test_a_wrong_input_name_is_400_naming_it(url):
     response = requests.post(infer_url(url), json=json_request(np.zeros((1, 8), np.float32), name="audio"),
                              timeout=TIMEOUT)
@@ -189,6 +200,16 @@ def test_binary_data_of_the_wrong_size_is_400(url):
     response = requests.post(infer_url(url), data=header + bytes(28), timeout=TIMEOUT,
                              headers={"Inference-Header-Content-Length": str(len(header))})
     assert response.status_code == 400 and "28" in response.json()["error"]
+
+
+def test_non_finite_samples_are_400(url):
+    waveform = np.zeros((1, 8), "<f4")
+    waveform[0, 3] = np.nan
+    header = json.dumps({"inputs": [{"name": "waveform", "shape": [1, 8], "datatype": "FP32",
+                                     "parameters": {"binary_data_size": 32}}]}).encode()
+    response = requests.post(infer_url(url), data=header + waveform.tobytes(), timeout=TIMEOUT,
+                             headers={"Inference-Header-Content-Length": str(len(header))})
+    assert response.status_code == 400 and "NaN" in response.json()["error"]
 
 
 def test_an_unknown_model_is_404(url):
