@@ -7,11 +7,15 @@
    maximum throughput — a direct load generator replaying one prepared request
    at its best concurrency — and the throughput the worker's query loop reaches
    (mixing, encoding and sending through TaggerClient), in clips/s, and their ratio.
+   The taggers run on one core and this process (load generator, worker) on the
+   other, as a tagger and a worker would on two machines: on a shared pair of cores
+   the worker's mixing and encoding would take CPU from the tagger it measures.
 
 Run: make bench-protocols   (or .venv/bin/python bench/protocol_bench.py)
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,6 +41,8 @@ from worker.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
 from worker.tagger.spec import TaggerSpec  # noqa: E402
 
 RATE, SECONDS, MIXES, CONCURRENCIES = 16000, 30, 96, (1, 2, 4)
+CORES = sorted(os.sched_getaffinity(0))
+TAGGER_CORES, CLIENT_CORES = {CORES[-1]}, set(CORES[:-1]) or {CORES[-1]}
 LABELS = ["low", "mid", "high", "loud"]
 
 
@@ -79,7 +85,8 @@ def start_servers(processes: Processes) -> dict[str, str]:
     urls = {}
     for name, (module, *options) in commands.items():
         child = subprocess.Popen([sys.executable, "-m", module, "--port", "0", *options], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 preexec_fn=lambda: os.sched_setaffinity(0, TAGGER_CORES))
         processes.children.append(child)
         urls[name] = child.stdout.readline().decode().split()[-1] + paths[name]
     return urls
@@ -107,6 +114,7 @@ def through_worker(spec: TaggerSpec, session, the_mixer: Mixer, masks: np.ndarra
 
 
 def main() -> None:
+    os.sched_setaffinity(0, CLIENT_CORES)
     processes = Processes(Path(tempfile.mkdtemp(prefix="audiolime-protocols-")))
     session = guarded_session(NetworkPolicy.from_string("127.0.0.0/8"), pool_maxsize=8)
     the_mixer = mixer()

@@ -297,3 +297,22 @@ def test_a_slow_tagger_times_out(processes, make_client, sleep):
     assert caught.value.attempts == 2
     assert len(sleep.delays) == 1
     assert tagger.stats()["requests"] == 2
+
+
+def test_rate_limiter_spaces_request_starts():
+    from worker.tagger.client import RateLimiter
+
+    now = [100.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        limiter.wait()
+    assert slept == pytest.approx([0.25, 0.25, 0.25, 0.25])  # the first starts at once, then 4 per second
+    unlimited = RateLimiter(None, clock=lambda: now[0], sleep=sleep)
+    unlimited.wait()
+    assert len(slept) == 4
