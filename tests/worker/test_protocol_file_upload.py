@@ -6,23 +6,20 @@ tagger's band levels, so tones have known answers.
 """
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.worker.conftest import Recorder
 import requests
 
 from engine.errors import InvalidOptionError, TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
-from tests.integration.harness import Processes, start_server
+from tests.integration.harness import start_server
 from worker.tagger.client import TaggerClient
-from worker.tagger.netguard import NetworkPolicy, guarded_session
 from worker.tagger.spec import TaggerSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,37 +48,6 @@ CASES = [(mix(tone(LOW_HZ)), [LEVEL, 0, 0, LEVEL]),
          (mix(tone(LOW_HZ), tone(MID_HZ)), [LEVEL, LEVEL, 0, AMPLITUDE])]
 
 
-
-
-class Recorder:
-    """Stands in for time.sleep: keeps the delays the client asks for, and waits them if `real`."""
-
-    def __init__(self, real: bool = False):
-        self.delays: list[float] = []
-        self.real = real
-        self._lock = threading.Lock()
-
-    def __call__(self, seconds: float) -> None:
-        with self._lock:
-            self.delays.append(seconds)
-        if self.real:
-            time.sleep(seconds)
-
-
-@pytest.fixture
-def processes(tmp_path):
-    group = Processes(tmp_path)
-    yield group
-    group.stop_all()
-
-
-@pytest.fixture
-def session():
-    session = guarded_session(NetworkPolicy.from_string("127.0.0.0/8"))
-    yield session
-    session.close()
-
-
 @pytest.fixture
 def server(processes):
     """Start the commercial-style API with options; its upload URL."""
@@ -104,6 +70,7 @@ def stats(url: str) -> dict:
 
 
 # -- answers --------------------------------------------------------------------------------------------
+
 
 def test_uploads_get_band_levels_from_the_nested_answer(server, make_client):
     url = server()
@@ -143,6 +110,7 @@ def test_one_clip_per_request_so_batches_are_refused():
 
 
 # -- authentication and rate limits ----------------------------------------------------------------------
+
 
 def test_a_wrong_api_key_is_401_and_not_retried(server, make_client):
     url = server()

@@ -5,10 +5,7 @@ mixes have known answers; its faults show how the client meets answers that do n
 """
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +14,8 @@ import requests
 
 from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
-from tests.integration.harness import Processes, start_server
+from tests.integration.harness import start_server
 from worker.tagger.client import TaggerClient
-from worker.tagger.netguard import NetworkPolicy, guarded_session
 from worker.tagger.spec import TaggerSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,37 +40,6 @@ EXPECTED = [[LEVEL, 0, 0, LEVEL],
             [LEVEL, LEVEL, 0, AMPLITUDE]]  # two tones: loud = sqrt(2 · A²/2)
 
 
-
-
-class Recorder:
-    """Stands in for time.sleep: keeps the delays the client asks for."""
-
-    def __init__(self):
-        self.delays: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-@pytest.fixture
-def processes(tmp_path):
-    group = Processes(tmp_path)
-    yield group
-    group.stop_all()
-
-
-@pytest.fixture
-def session():
-    session = guarded_session(NetworkPolicy.from_string("127.0.0.0/8"))
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def sleep() -> Recorder:
-    return Recorder()
-
-
 @pytest.fixture
 def server(processes):
     """Start a KServe v1 server with options; its predict URL."""
@@ -96,6 +61,7 @@ def stats(url: str) -> dict:
 
 
 # -- answers -------------------------------------------------------------------------------------------
+
 
 def test_sample_instances_get_band_levels(server, make_client, sleep):
     url = server()
@@ -125,6 +91,7 @@ def test_prediction_objects_name_their_tags(server, make_client):
 
 
 # -- answers that do not fit -------------------------------------------------------------------------------
+
 
 def test_too_many_scores_per_row_are_rejected_and_not_retried(server, make_client, sleep):
     url = server("--fault", "wrong-labels")
@@ -158,6 +125,7 @@ def test_an_html_error_page_is_retried_then_quoted(server, make_client, sleep):
 
 
 # -- the network ----------------------------------------------------------------------------------------------
+
 
 def test_a_connection_reset_mid_body_is_retried_then_unreachable(server, make_client, sleep):
     url = server("--reset-mid-body")

@@ -6,10 +6,7 @@ levels, in JSON and with the binary tensor extension; its metadata drives the cl
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +16,8 @@ import requests
 
 from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
-from tests.integration.harness import Processes, start_server
+from tests.integration.harness import start_server
 from worker.tagger.client import TaggerClient
-from worker.tagger.netguard import NetworkPolicy, guarded_session
 from worker.tagger.spec import TaggerSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,37 +49,6 @@ TWO_SECONDS = batch(tone(LOW_HZ, 2.0, end=1.0) + tone(MID_HZ, 2.0, start=1.0),  
                     tone(HIGH_HZ, 2.0, end=1.0))  # high, then silence
 
 
-
-
-class Recorder:
-    """Stands in for time.sleep: keeps the delays the client asks for."""
-
-    def __init__(self):
-        self.delays: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-@pytest.fixture
-def processes(tmp_path):
-    group = Processes(tmp_path)
-    yield group
-    group.stop_all()
-
-
-@pytest.fixture
-def session():
-    session = guarded_session(NetworkPolicy.from_string("127.0.0.0/8"))
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def sleep() -> Recorder:
-    return Recorder()
-
-
 @pytest.fixture
 def server(processes):
     """Start the OIP server with options; its base URL."""
@@ -107,6 +72,7 @@ def stats(url: str) -> dict:
 
 # -- answers -------------------------------------------------------------------------------------------
 
+
 def test_json_and_binary_tensors_give_the_same_band_levels(server, make_client):
     url = server()
     as_json = make_client(url, JSON_TENSORS)
@@ -123,6 +89,8 @@ def test_json_and_binary_tensors_give_the_same_band_levels(server, make_client):
 
 
 @pytest.mark.parametrize("server_option", ["--no-binary-extension", "--no-server-metadata"])
+
+
 def test_without_the_binary_extension_tensors_go_as_json(server, make_client, server_option):
     url = server(server_option)  # binary requests or outputs would get 400 here
     client = make_client(url)
@@ -165,6 +133,7 @@ def test_an_input_name_the_model_lacks_is_named_with_the_ones_it_has(server, mak
 
 # -- fixed input lengths ----------------------------------------------------------------------------------
 
+
 def test_a_fixed_input_length_asks_for_input_seconds(server, make_client):
     url = server("--fixed-samples", str(RATE))
     with pytest.raises(TaggerResponseError, match=r"takes 16000 samples .* mixes have 32000; "
@@ -188,6 +157,7 @@ def test_windows_of_the_fixed_length_are_scored_and_averaged(server, make_client
 
 
 # -- answers that do not fit, and errors ---------------------------------------------------------------------
+
 
 def test_more_output_columns_than_labels_are_rejected(server, make_client, sleep):
     url = server("--fault", "wrong-labels")

@@ -15,7 +15,7 @@ import pytest
 
 from engine.errors import TaggerResponseError, TaggerUnreachableError
 from engine.tagger import QUOTE_LIMIT
-from tests.integration.harness import Processes, start_tagger
+from tests.integration.harness import start_tagger
 from worker.tagger.client import BACKOFF_BASE, CallStats, TaggerClient
 from worker.tagger.netguard import NetworkPolicy, RefusedAddressError, guarded_session
 from worker.tagger.protocols import json_batch
@@ -43,35 +43,6 @@ MIXES = batch(tone(LOW_HZ), tone(MID_HZ), tone(LOW_HZ) + tone(MID_HZ))
 
 
 @pytest.fixture
-def processes(tmp_path):
-    group = Processes(tmp_path)
-    yield group
-    group.stop_all()
-
-
-@pytest.fixture
-def session():
-    session = guarded_session(NetworkPolicy.from_string("127.0.0.0/8"))
-    yield session
-    session.close()
-
-
-class Recorder:
-    """Stands in for time.sleep: keeps the delays the client asks for."""
-
-    def __init__(self):
-        self.delays: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-@pytest.fixture
-def sleep() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 def make_client(session, sleep):
     def build(url: str, stats: CallStats | None = None, **spec_options) -> TaggerClient:
         spec = TaggerSpec(url=url, sample_rate=RATE, **spec_options)
@@ -86,6 +57,7 @@ def free_port() -> int:
 
 
 # -- answers ---------------------------------------------------------------------------------
+
 
 def test_a_batch_gets_band_levels_in_clip_order(processes, make_client, sleep):
     tagger = start_tagger(processes)
@@ -131,6 +103,7 @@ def test_call_stats_are_shared_safely_between_threads():
 
 # -- retries -----------------------------------------------------------------------------------
 
+
 def test_server_errors_are_retried_with_jittered_exponential_backoff(processes, make_client, sleep):
     tagger = start_tagger(processes, "--fail-first", "2")
     client = make_client(tagger.url, retries=4)
@@ -156,6 +129,8 @@ def test_retry_after_is_honoured(processes, make_client, sleep):
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+
+
 def test_retried_statuses(processes, make_client, sleep, status):
     tagger = start_tagger(processes, "--status-sequence", f"{status},200")
     make_client(tagger.url).predict(MIXES)
@@ -178,6 +153,8 @@ def test_gives_up_after_the_retries_with_the_last_status(processes, make_client,
 
 
 @pytest.mark.parametrize("status", [400, 404, 501, 505])
+
+
 def test_other_error_statuses_are_not_retried(processes, make_client, sleep, status):
     tagger = start_tagger(processes, "--status-sequence", f"{status},200")
     with pytest.raises(TaggerUnreachableError) as caught:
@@ -189,6 +166,7 @@ def test_other_error_statuses_are_not_retried(processes, make_client, sleep, sta
 
 
 # -- authentication ------------------------------------------------------------------------------
+
 
 def test_unauthorised_is_not_retried(processes, make_client, sleep):
     tagger = start_tagger(processes, "--require-header", f"Authorization: {SECRET}")
@@ -227,6 +205,7 @@ def test_spec_never_shows_header_values():
 
 # -- answers that are not predictions --------------------------------------------------------------
 
+
 def test_nan_scores_are_rejected_naming_the_tag_and_not_retried(processes, make_client, sleep):
     tagger = start_tagger(processes, "--fault", "nan")
     with pytest.raises(TaggerResponseError) as caught:
@@ -260,6 +239,7 @@ def test_html_is_rejected_quoting_it(processes, make_client):
 
 
 # -- network failures --------------------------------------------------------------------------------
+
 
 def test_connection_refused_is_retried_then_unreachable(make_client, sleep):
     url = f"http://127.0.0.1:{free_port()}/predict"  # nothing listens there
