@@ -57,3 +57,40 @@ def check_labels(labels, where: str = "tagger.options.labels") -> list[str] | No
 
 def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+DECIMALS = 7  # 1e-7 absolute: as fine as float32 resolves near full scale, ~140 dB below it
+
+
+def json_numbers(values) -> bytes:
+    """A flat JSON array of numbers, written by numpy instead of json.dumps.
+
+    json.dumps of a 30 s clip's 480,000 floats costs ~0.5 s, more than the tagger's
+    parsing; this writes fixed-point numbers (7 decimals) in fixed-width fields, padded
+    with spaces (whitespace JSON allows), in a few vectorised steps. Values of 100 or
+    more (never audio) fall back to json.dumps.
+    """
+    import json  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    if flat.size == 0 or not np.all(np.abs(flat) < 99.5):
+        return json.dumps(flat.tolist()).encode()
+    scaled = np.rint(np.abs(flat) * 10 ** DECIMALS).astype(np.int64)
+    width = 1 + 2 + 1 + DECIMALS + 1  # sign, two integer digits, point, decimals, comma
+    field = np.full((flat.size, width), ord(" "), dtype=np.uint8)
+    for position in range(width - 2, width - 2 - DECIMALS, -1):  # decimals, right to left
+        scaled, digit = np.divmod(scaled, 10)
+        field[:, position] = ord("0") + digit
+    field[:, width - 2 - DECIMALS] = ord(".")
+    tens, ones = np.divmod(scaled, 10)
+    field[:, 2] = ord("0") + ones
+    field[:, 1] = np.where(tens > 0, ord("0") + tens, ord(" "))
+    negative = flat < 0
+    field[:, 0] = ord(" ")
+    sign_at = np.where(tens > 0, 0, 1)  # the minus goes right before the first digit
+    field[negative, sign_at[negative]] = ord("-")
+    field[:, -1] = ord(",")
+    body = field.tobytes()
+    return b"[" + body[:-1] + b"]"

@@ -19,7 +19,7 @@ import requests
 from engine.errors import InvalidOptionError, TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
-from .base import Outgoing, check_keys, check_labels, json_body
+from .base import Outgoing, check_keys, check_labels, json_body, json_numbers
 
 DEFAULT_BATCH_SIZE = 8
 MAX_BATCH_SIZE = 10**6
@@ -28,6 +28,7 @@ DATATYPES = {"FP32": "<f4", "FP64": "<f8", "FP16": "<f2"}
 
 
 BINARY_EXTENSION = "binary_tensor_data"
+DATA = "<data>"  # stands for the numbers in the JSON header until they are spliced in
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ def build_request(clips: np.ndarray, spec, model: Model) -> Outgoing:
     described = {"name": model.input_name, "shape": list(raw.shape), "datatype": model.input_datatype}
     outputs = [{"name": model.output_name, "parameters": {"binary_data": model.binary_output}}]
     if not model.binary:
-        body = {"inputs": [{**described, "data": raw.ravel().tolist()}], "outputs": outputs}
-        return Outgoing(json.dumps(body).encode(), "application/json", model.path)
+        body = json.dumps({"inputs": [{**described, "data": DATA}], "outputs": outputs}).encode()
+        return Outgoing(body.replace(b'"' + DATA.encode() + b'"', json_numbers(raw)), "application/json", model.path)
     header = json.dumps({"inputs": [{**described, "parameters": {"binary_data_size": raw.nbytes}}],
                          "outputs": outputs}).encode()
     return Outgoing(header + raw.tobytes(), "application/octet-stream", model.path,
