@@ -12,6 +12,7 @@ from engine.codec import MEDIA_TYPES, Encoding, decode, encode
 from engine.components import Factorization
 from engine.mixing import Mixer
 from engine.pipeline import factorize
+from engine.selfcheck import top_components
 from service.lru import LRU
 from service.problems import Problem
 from worker.context import sources_from_flac
@@ -54,8 +55,6 @@ def factorization(store: Store, record: dict) -> Factorization:
 
 
 def top_k_mix(f: Factorization, weights: list[float], k: int) -> tuple[np.ndarray, list[int]]:
-    from engine.selfcheck import top_components  # noqa: PLC0415
-
     chosen = top_components(np.asarray(weights), k)
     mask = np.zeros((1, f.n_components), dtype=bool)
     mask[0, chosen] = True

@@ -9,10 +9,10 @@ from engine.separation import CachingSeparator
 from engine.sources import Sources
 from worker.config import Settings
 from worker.connection import connect
+from worker.job_request import SPLEETER_SEPARATORS
 from worker.store import Store
 from worker.tagger.netguard import NetworkPolicy, guarded_session
 
-SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems")
 
 
 class WorkerContext:
@@ -37,8 +37,8 @@ class WorkerContext:
 
     def separator(self, name: str) -> CachingSeparator:
         """A Spleeter separator per model, loaded once per process, cached in Redis by content."""
-        if name not in SEPARATORS:
-            raise InvalidOptionError(f"unknown separator {name!r}; use one of {SEPARATORS} or 'provided'")
+        if name not in SPLEETER_SEPARATORS:
+            raise InvalidOptionError(f"unknown separator {name!r}; use one of {SPLEETER_SEPARATORS} or 'provided'")
         if name not in self._separators:
             from worker.spleeter_separator import SpleeterSeparator  # noqa: PLC0415 - loads TensorFlow
 

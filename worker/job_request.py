@@ -10,7 +10,8 @@ from worker.config import Settings
 from worker.tagger.spec import TaggerSpec
 
 PROVIDED = "provided"
-SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems", PROVIDED)
+SPLEETER_SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems")
+SEPARATORS = SPLEETER_SEPARATORS + (PROVIDED,)
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
           "self_check_k", "fade_seconds"}
 

@@ -1,8 +1,10 @@
 """What every protocol shares: the outgoing request, option checks and careful JSON reading."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import requests
 
 from engine.errors import InvalidOptionError, TaggerResponseError
@@ -70,27 +72,22 @@ def json_numbers(values) -> bytes:
     with spaces (whitespace JSON allows), in a few vectorised steps. Values of 100 or
     more (never audio) fall back to json.dumps.
     """
-    import json  # noqa: PLC0415
-
-    import numpy as np  # noqa: PLC0415
-
     flat = np.asarray(values, dtype=np.float64).ravel()
     if flat.size == 0 or not np.all(np.abs(flat) < 99.5):
         return json.dumps(flat.tolist()).encode()
     scaled = np.rint(np.abs(flat) * 10 ** DECIMALS).astype(np.int64)
     width = 1 + 2 + 1 + DECIMALS + 1  # sign, two integer digits, point, decimals, comma
-    field = np.full((flat.size, width), ord(" "), dtype=np.uint8)
+    text = np.full((flat.size, width), ord(" "), dtype=np.uint8)
     for position in range(width - 2, width - 2 - DECIMALS, -1):  # decimals, right to left
         scaled, digit = np.divmod(scaled, 10)
-        field[:, position] = ord("0") + digit
-    field[:, width - 2 - DECIMALS] = ord(".")
+        text[:, position] = ord("0") + digit
+    text[:, width - 2 - DECIMALS] = ord(".")
     tens, ones = np.divmod(scaled, 10)
-    field[:, 2] = ord("0") + ones
-    field[:, 1] = np.where(tens > 0, ord("0") + tens, ord(" "))
+    text[:, 2] = ord("0") + ones
+    text[:, 1] = np.where(tens > 0, ord("0") + tens, ord(" "))
     negative = flat < 0
-    field[:, 0] = ord(" ")
     sign_at = np.where(tens > 0, 0, 1)  # the minus goes right before the first digit
-    field[negative, sign_at[negative]] = ord("-")
-    field[:, -1] = ord(",")
-    body = field.tobytes()
+    text[negative, sign_at[negative]] = ord("-")
+    text[:, -1] = ord(",")
+    body = text.tobytes()
     return b"[" + body[:-1] + b"]"
