@@ -1,6 +1,7 @@
 """What every protocol shares: the outgoing request, option checks and careful JSON reading."""
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 
@@ -61,33 +62,51 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def base64_array(files: list[bytes], key: str | None = None) -> bytes:
+    """A JSON array of base64 strings, or of {key: string} objects, joined as bytes.
+
+    json.dumps would scan and copy megabytes of base64 that never need escaping.
+    """
+    opening, closing = (b'{"' + key.encode() + b'": "', b'"}') if key else (b'"', b'"')
+    return b"[" + b",".join(opening + base64.b64encode(data) + closing for data in files) + b"]"
+
+
 DECIMALS = 7  # 1e-7 absolute: as fine as float32 resolves near full scale, ~140 dB below it
+_LIMIT = 99.5  # |values| below this have two integer digits at most (never more for audio)
+
+
+def _words(texts) -> np.ndarray:
+    """Each 4-character text as one little-endian uint32, so a table lookup writes 4 bytes."""
+    return np.array([int.from_bytes(t.encode("ascii"), "little") for t in texts], dtype="<u4")
+
+
+# A number is 12 bytes, three table words: "[sign][tens][ones]." + 4 decimals + "3 decimals,".
+_HEADS = _words([f"{sign}{whole}".rjust(3) + "." for sign in ("", "-") for whole in range(100)])
+_FOUR = _words(f"{i:04d}" for i in range(10_000))
+_THREE = _words(f"{i:03d}," for i in range(1_000))
 
 
 def json_numbers(values) -> bytes:
     """A flat JSON array of numbers, written by numpy instead of json.dumps.
 
     json.dumps of a 30 s clip's 480,000 floats costs ~0.5 s, more than the tagger's
-    parsing; this writes fixed-point numbers (7 decimals) in fixed-width fields, padded
-    with spaces (whitespace JSON allows), in a few vectorised steps. Values of 100 or
-    more (never audio) fall back to json.dumps.
+    parsing; this writes fixed-point numbers (7 decimals) in fixed-width fields padded
+    with spaces (whitespace JSON allows), as three lookups in tables of 4-byte words:
+    a few vectorised passes instead of one per digit. Values of 100 or more (never
+    audio) fall back to json.dumps.
     """
     flat = np.asarray(values, dtype=np.float64).ravel()
-    if flat.size == 0 or not np.all(np.abs(flat) < 99.5):
+    if flat.size == 0 or not np.all(np.abs(flat) < _LIMIT):
         return json.dumps(flat.tolist()).encode()
-    scaled = np.rint(np.abs(flat) * 10 ** DECIMALS).astype(np.int64)
-    width = 1 + 2 + 1 + DECIMALS + 1  # sign, two integer digits, point, decimals, comma
-    text = np.full((flat.size, width), ord(" "), dtype=np.uint8)
-    for position in range(width - 2, width - 2 - DECIMALS, -1):  # decimals, right to left
-        scaled, digit = np.divmod(scaled, 10)
-        text[:, position] = ord("0") + digit
-    text[:, width - 2 - DECIMALS] = ord(".")
-    tens, ones = np.divmod(scaled, 10)
-    text[:, 2] = ord("0") + ones
-    text[:, 1] = np.where(tens > 0, ord("0") + tens, ord(" "))
-    negative = flat < 0
-    sign_at = np.where(tens > 0, 0, 1)  # the minus goes right before the first digit
-    text[negative, sign_at[negative]] = ord("-")
-    text[:, -1] = ord(",")
-    body = text.tobytes()
+    scaled = np.abs(flat) * 10.0**DECIMALS
+    np.rint(scaled, out=scaled)
+    scaled = scaled.astype(np.uint32)  # < 1e9: fits, and 32-bit division is the cheap kind
+    whole, decimals = np.divmod(scaled, np.uint32(10**DECIMALS))
+    first, last = np.divmod(decimals, np.uint32(1000))
+    whole += np.uint32(100) * (flat < 0)  # the second half of _HEADS carries the minus sign
+    words = np.empty((flat.size, 3), dtype="<u4")
+    np.take(_HEADS, whole, out=words[:, 0])
+    np.take(_FOUR, first, out=words[:, 1])
+    np.take(_THREE, last, out=words[:, 2])
+    body = words.tobytes()
     return b"[" + body[:-1] + b"]"

@@ -5,9 +5,6 @@ Response: {"labels": [...], "scores": [[...], …]}  or  {"predictions": [{tag: 
 """
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
 import requests
 
@@ -15,7 +12,7 @@ from engine.codec import encode_batch
 from engine.errors import TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
-from .base import Outgoing, is_number, json_body, no_options
+from .base import Outgoing, base64_array, is_number, json_body, no_options
 
 DEFAULT_BATCH_SIZE = 16
 MAX_BATCH_SIZE = 10**6
@@ -27,9 +24,9 @@ def prepare(spec, fetch) -> None:
 
 
 def build_request(clips: np.ndarray, spec, prepared=None) -> Outgoing:
-    encoded = [base64.b64encode(data).decode("ascii") for data in encode_batch(clips, spec.sample_rate, spec.encoding)]
-    body = {"sample_rate": spec.sample_rate, "channels": spec.channels, "clips": encoded}
-    return Outgoing(json.dumps(body).encode(), "application/json")
+    files = encode_batch(clips, spec.sample_rate, spec.encoding)
+    head = b'{"sample_rate": %d, "channels": %d, "clips": ' % (spec.sample_rate, spec.channels)
+    return Outgoing(head + base64_array(files) + b"}", "application/json")
 
 
 def parse_response(response: requests.Response, n_clips: int, spec=None, prepared=None) -> Predictions:

@@ -19,7 +19,7 @@ from engine.codec import encode_batch
 from engine.errors import InvalidOptionError, TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
-from .base import Outgoing, check_keys, check_labels, is_number, json_body, json_numbers
+from .base import Outgoing, base64_array, check_keys, check_labels, is_number, json_body, json_numbers
 
 DEFAULT_BATCH_SIZE = 8
 MAX_BATCH_SIZE = 10**6
@@ -42,8 +42,10 @@ def prepare(spec, fetch) -> None:
 
 def build_request(clips: np.ndarray, spec, prepared=None) -> Outgoing:
     if spec.options["input"] == "b64_wav":
-        instances = [{"b64": base64.b64encode(data).decode("ascii")}
-                     for data in encode_batch(clips, spec.sample_rate, spec.encoding)]
+        files = encode_batch(clips, spec.sample_rate, spec.encoding)
+        if "instance_key" not in spec.options:
+            return Outgoing(b'{"instances": ' + base64_array(files, key="b64") + b"}", "application/json")
+        instances = [{"b64": base64.b64encode(data).decode("ascii")} for data in files]
     elif spec.channels == 1 and "instance_key" not in spec.options:
         rows = b",".join(json_numbers(row) for row in clips[:, :, 0])  # the fast path for waveforms as numbers
         return Outgoing(b'{"instances": [' + rows + b"]}", "application/json")
