@@ -15,11 +15,12 @@ include taggers/musicnn/musicnn.mk
 
 setup: $(INSTALLED) $(MODEL)
 
-$(INSTALLED): requirements.in constraints.txt
+$(INSTALLED): requirements.in constraints.txt clients/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.in -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps spleeter==2.4.2
+	$(PY) -m pip install --quiet -e clients -c constraints.txt
 	touch $@
 
 models: $(MODEL)

@@ -1,0 +1,189 @@
+"""`audiolime`: explain a clip with a remote tagger, and manage explanation jobs, from the shell.
+
+    audiolime explain song.mp3 --tagger http://127.0.0.1:8601/predict --tag low --samples 1024 --out results/
+    audiolime status ID | wait ID | download ID --out DIR | cancel ID | list
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from audiolime_client import __version__, commands, options
+from audiolime_client.audio import FORMATS
+from audiolime_client.client import DEFAULT_URL
+from audiolime_client.errors import (
+    AudiolimeError, ConnectionFailed, JobCancelled, JobFailed, ServerError, Timeout,
+)
+from audiolime_client.exitcodes import EPILOG, Exit
+from audiolime_client.settings import ENCODINGS, INPUT_POLICIES, PROTOCOLS, SEPARATORS
+from audiolime_client.tables import error_text
+
+ENV_URL, ENV_KEY = "AUDIOLIME_URL", "AUDIOLIME_API_KEY"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the exit codes under every --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("epilog", EPILOG)
+        super().__init__(*args, **kwargs)
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("service")
+    group.add_argument("--url", default=os.environ.get(ENV_URL, DEFAULT_URL),
+                       help=f"the API's base URL (env {ENV_URL}; default %(default)s)")
+    group.add_argument("--api-key", default=os.environ.get(ENV_KEY), metavar="KEY",
+                       help=f"API key, sent as `Authorization: Bearer` (env {ENV_KEY}, which keeps it out of "
+                            "the process list); never printed")
+    group.add_argument("--http-timeout", type=options.positive_float, default=60.0, metavar="SECONDS",
+                       help="timeout of each HTTP request (default %(default)s)")
+    group.add_argument("--retries", type=int, default=4, metavar="N",
+                       help="retries on 503 and connection errors, with exponential backoff (default %(default)s)")
+
+
+def add_waiting_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("waiting and output")
+    group.add_argument("--out", type=Path, metavar="DIR",
+                       help="write result.json, sources/, the top-k mixes and heatmap.png/.svg here")
+    group.add_argument("--k", type=options.positive_int, default=3,
+                       help="components in each explanation mix (default %(default)s)")
+    group.add_argument("--format", choices=FORMATS, default="wav", help="audio format of the files written")
+    group.add_argument("--rows", type=options.positive_int, default=5,
+                       help="top components listed per tag (default %(default)s)")
+    group.add_argument("--timeout", type=options.positive_float, metavar="SECONDS",
+                       help="give up waiting after this long (exit 5; the job keeps running)")
+    group.add_argument("--poll-interval", type=options.positive_float, default=0.5, metavar="SECONDS")
+    group.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_explain(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain", help="explain a clip: submit, wait with a progress bar, report, save",
+        description="Submit a clip and a tagger, wait for the explanation with a progress bar, print the top "
+                    "components and the self-check per tag, and write result.json, the sources, the top-k "
+                    "mixes and a heat map (PNG and SVG) into --out (default ./audiolime-<id>).")
+    parser.add_argument("audio", type=options.existing_file, help="the clip (WAV, FLAC, OGG or MP3)")
+    tagger = parser.add_argument_group("tagger")
+    tagger.add_argument("--tagger", required=True, metavar="URL",
+                        help="predict URL (json, kserve_v1, file_upload) or base URL (oip)")
+    tagger.add_argument("--protocol", choices=PROTOCOLS, default="json", help="default %(default)s")
+    tagger.add_argument("--options", type=options.options_json, metavar="JSON", help="protocol options as JSON")
+    tagger.add_argument("--option", type=options.option, action="append", metavar="KEY=VALUE",
+                        help="one protocol option (value read as JSON if it is JSON); repeatable")
+    tagger.add_argument("--header", type=options.header, action="append", metavar="'NAME: VALUE'",
+                        help="the tagger's own auth header; repeatable; secret: never printed or stored")
+    tagger.add_argument("--sample-rate", type=options.positive_int, help="the rate the tagger wants (default 16000)")
+    tagger.add_argument("--channels", type=int, choices=(1, 2))
+    tagger.add_argument("--encoding", choices=ENCODINGS)
+    tagger.add_argument("--input-seconds", type=options.positive_float)
+    tagger.add_argument("--input-policy", choices=INPUT_POLICIES)
+    tagger.add_argument("--batch-size", type=options.positive_int)
+    tagger.add_argument("--concurrency", type=options.positive_int)
+    tagger.add_argument("--max-rps", type=options.positive_float)
+    tagger.add_argument("--connect-timeout", type=options.positive_float)
+    tagger.add_argument("--read-timeout", type=options.positive_float)
+    tagger.add_argument("--tagger-retries", type=int, metavar="N")
+    explanation = parser.add_argument_group("explanation")
+    targets = explanation.add_mutually_exclusive_group()
+    targets.add_argument("--tag", action="append", help="a tag to explain; repeatable")
+    targets.add_argument("--top-k", type=options.positive_int, metavar="N", help="explain the tagger's top N tags")
+    explanation.add_argument("--samples", type=options.positive_int, help="perturbations (default 2048)")
+    explanation.add_argument("--segments", type=options.segments,
+                             help="segment count, or inner boundaries in seconds like 2.5,5,7.5")
+    explanation.add_argument("--separator", choices=SEPARATORS, help="default spleeter:2stems; provided with --stem")
+    explanation.add_argument("--stem", type=options.stem, action="append", metavar="NAME=PATH",
+                             help="a provided stem (implies --separator provided); repeatable")
+    explanation.add_argument("--seed", type=int)
+    explanation.add_argument("--residual", action="store_true", help="add mixture − Σ sources as a source")
+    explanation.add_argument("--self-check-k", type=int, metavar="K")
+    explanation.add_argument("--no-wait", action="store_true", help="print the job id and exit at once")
+    add_waiting_options(parser)
+    add_connection_options(parser)
+    parser.set_defaults(run=commands.explain)
+
+
+def add_job_commands(subparsers) -> None:
+    wait = subparsers.add_parser("wait", help="wait for a job, report, save",
+                                 description="Wait for a submitted job like explain does, then report (and save "
+                                             "with --out).")
+    wait.add_argument("id")
+    add_waiting_options(wait)
+    wait.set_defaults(run=commands.wait)
+    status = subparsers.add_parser("status", help="a job's stage, progress and error",
+                                   description="Print a job's status. Exits 1 if the job failed, 6 if it was "
+                                               "cancelled, 0 otherwise.")
+    status.add_argument("id")
+    status.add_argument("--json", action="store_true", help="the API's JSON document")
+    status.set_defaults(run=commands.status)
+    download = subparsers.add_parser("download", help="save a finished job's files",
+                                     description="Write a finished job's files into --out.")
+    download.add_argument("id")
+    download.add_argument("--out", type=Path, required=True, metavar="DIR")
+    download.add_argument("--what", choices=commands.WHAT_CHOICES, action="append",
+                          help="repeatable; default: result, sources, explanation, heatmap (all adds components)")
+    download.add_argument("--tag", action="append", help="only these tags' mixes and heat maps; repeatable")
+    download.add_argument("--k", type=options.positive_int, default=3)
+    download.add_argument("--format", choices=FORMATS, default="wav")
+    download.set_defaults(run=commands.download)
+    cancel = subparsers.add_parser("cancel", help="cancel a job (or delete an ended one)",
+                                   description="Cancel a queued or running job (the worker stops within one "
+                                               "batch; its data is deleted), or delete an ended job.")
+    cancel.add_argument("id")
+    cancel.set_defaults(run=commands.cancel)
+    listing = subparsers.add_parser("list", help="this API key's jobs, newest first")
+    listing.add_argument("--limit", type=options.positive_int, default=20)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=commands.list_jobs)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="audiolime", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                       parser_class=Parser)
+    add_explain(subparsers)
+    add_job_commands(subparsers)
+    for name, command in subparsers.choices.items():
+        if name != "explain":  # explain adds them itself, after its own groups
+            add_connection_options(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # usage errors exit 2 here
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return Exit.INTERRUPTED
+    except AudiolimeError as exc:
+        return _report(exc)
+    except ValueError as exc:  # settings the client itself refuses, before sending anything
+        print(f"audiolime: error: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    except OSError as exc:
+        print(f"audiolime: error: {exc}", file=sys.stderr)
+        return Exit.FILE_ERROR
+
+
+def _report(exc: AudiolimeError) -> int:
+    """One line on stderr that says what went wrong, and the exit code for it."""
+    if isinstance(exc, JobFailed):
+        print(f"audiolime: job {exc.job.id} failed: {error_text(exc.job)}", file=sys.stderr)
+        return Exit.JOB_FAILED
+    print(f"audiolime: error: {exc}", file=sys.stderr)
+    if isinstance(exc, JobCancelled):
+        return Exit.CANCELLED
+    if isinstance(exc, Timeout):
+        return Exit.TIMEOUT
+    if isinstance(exc, (ConnectionFailed, ServerError)):
+        return Exit.UNAVAILABLE
+    return Exit.API_ERROR  # ApiError (4xx) and JobNotFinished
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""`Client`: the audioLIME service's HTTP API as Python calls.
+
+    client = Client("http://127.0.0.1:8600", api_key=None)
+    job = client.submit("song.mp3", tagger="http://tagger/predict", tags=["rock"], samples=2048)
+    done = client.wait(job.id, progress=True)
+    print(done.result.top_components("rock", 3))
+    client.download_explanation(job.id, "rock", k=3, path="rock-top3.wav")
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence, TextIO
+from urllib.parse import quote
+
+from audiolime_client.audio import AudioLike, check_format, upload_part, write_chunks
+from audiolime_client.errors import NotFound, Timeout, raise_for_outcome
+from audiolime_client.files import PARTS, save_job_files
+from audiolime_client.http import RetryPolicy, Transport
+from audiolime_client.models import Explanation, Job, Page, Submitted
+from audiolime_client.progress import ProgressBar
+from audiolime_client.settings import PROVIDED, TaggerLike, explanation_request
+
+DEFAULT_URL = "http://127.0.0.1:8600"
+DEFAULT_POLL_INTERVAL = 0.5
+PAGE_SIZE = 100  # the API's largest page
+CHUNK_BYTES = 1 << 16
+
+JobRef = str | Submitted | Job
+
+
+def job_id(ref: JobRef) -> str:
+    return ref if isinstance(ref, str) else ref.id
+
+
+class Client:
+    """One API base URL and key, one HTTP session (keep-alive), retries on 503 and lost connections."""
+
+    def __init__(self, base_url: str = DEFAULT_URL, api_key: str | None = None, *, timeout: float = 30.0,
+                 retries: int = 4, backoff: float = 0.5, transport: Transport | None = None):
+        self.transport = transport or Transport(base_url, api_key, timeout=timeout,
+                                                retry=RetryPolicy(retries=retries, backoff=backoff))
+
+    def __repr__(self) -> str:
+        return f"Client({self.transport.base_url!r})"
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def submit(self, audio: AudioLike, *, tagger: TaggerLike, sample_rate: int | None = None,
+               stems: Mapping[str, AudioLike] | None = None, separator: str | None = None,
+               tags: Sequence[str] | None = None, top_k: int | None = None, samples: int | None = None,
+               segments: int | Sequence[float] | None = None, seed: int | None = None, **request: Any) -> Submitted:
+        """Queue an explanation. `audio` is a path, bytes or an array (then with `sample_rate`);
+        `stems` ({name: audio}) imply `separator="provided"`. Other keywords (residual,
+        fade_seconds, surrogate, self_check_k) go into the request as the API names them."""
+        if stems and separator not in (None, PROVIDED):
+            raise ValueError(f"stems are only used with separator 'provided', not {separator!r}")
+        body = explanation_request(tagger, separator=PROVIDED if stems else separator, segments=segments,
+                                   samples=samples, seed=seed, tags=tags, top_k=top_k, **request)
+        files = {"audio": upload_part(audio, sample_rate, "audio"),
+                 "request": ("request.json", json.dumps(body).encode(), "application/json")}
+        for name, stem in (stems or {}).items():
+            files[f"stem.{name}"] = upload_part(stem, sample_rate, name)
+        response = self.transport.request("POST", "explanations", files=files)
+        return Submitted.from_json(response.json())
+
+    def get(self, ref: JobRef) -> Job:
+        """The job's status, progress, and its result once finished."""
+        return Job.from_json(self.transport.request("GET", f"explanations/{quote(job_id(ref))}").json())
+
+    def wait(self, ref: JobRef, *, timeout: float | None = None, progress: bool | TextIO = False,
+             poll_interval: float = DEFAULT_POLL_INTERVAL, on_progress: Callable[[Job], None] | None = None) -> Job:
+        """Poll until the job ends; the finished job, or JobFailed / JobCancelled / Timeout.
+
+        `progress=True` draws a tqdm bar on stderr (or on the file given); `on_progress` is
+        called with every state polled."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        bar = ProgressBar(None if progress is True else progress) if progress else None
+        try:
+            return self._poll(job_id(ref), deadline, poll_interval, bar, on_progress)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _poll(self, ident: str, deadline: float | None, interval: float, bar: ProgressBar | None,
+              on_progress: Callable[[Job], None] | None) -> Job:
+        while True:
+            job = self.get(ident)
+            if bar is not None:
+                bar.update(job)
+            if on_progress is not None:
+                on_progress(job)
+            if job.done:
+                return raise_for_outcome(job)
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise Timeout(f"job {ident} is still {job.stage.value} ({job.percent:.1f}%) after the time "
+                              "allowed; it keeps running", job)
+            time.sleep(interval)
+
+    def explain(self, audio: AudioLike, *, tagger: TaggerLike, timeout: float | None = None,
+                progress: bool | TextIO = False, **submit: Any) -> Job:
+        """submit() then wait(): the finished job (its `.result` is the Explanation)."""
+        return self.wait(self.submit(audio, tagger=tagger, **submit), timeout=timeout, progress=progress)
+
+    def result(self, ref: JobRef) -> Explanation:
+        """The explanation of a finished job; JobFailed, JobCancelled or JobNotFinished otherwise."""
+        return raise_for_outcome(self.get(ref)).result
+
+    def page(self, limit: int = 20, offset: int = 0) -> Page:
+        return Page.from_json(self.transport.request("GET", "explanations",
+                                                     params={"limit": limit, "offset": offset}).json())
+
+    def list(self, page_size: int = PAGE_SIZE) -> Iterator[Job]:
+        """Every job of this API key, newest first, page after page."""
+        page = self.page(page_size)
+        while True:
+            yield from page.items
+            if page.next is None:
+                return
+            page = Page.from_json(self.transport.request("GET", page.next).json())
+
+    def delete(self, ref: JobRef) -> None:
+        """DELETE the job: a queued or running one is cancelled (its record stays, `cancelled`,
+        until it expires), an ended one is removed with all its data."""
+        self.transport.request("DELETE", f"explanations/{quote(job_id(ref))}")
+
+    def cancel(self, ref: JobRef) -> Job | None:
+        """Cancel the job (the same DELETE); its state afterwards, or None if it had already
+        ended and is therefore gone."""
+        self.delete(ref)
+        try:
+            return self.get(ref)
+        except NotFound:
+            return None
+
+    def health(self) -> dict:
+        return self.transport.request("GET", "healthz").json()
+
+    # -- audio -------------------------------------------------------------------------------------
+
+    def download_source(self, ref: JobRef, name: str, path: str | Path | None = None, *,
+                        format: str = "wav") -> bytes | Path:
+        """One full source (stem). Bytes, or written to `path` (then the Path)."""
+        return self._download(f"explanations/{quote(job_id(ref))}/sources/{quote(name, safe='')}", {}, path, format)
+
+    def download_component(self, ref: JobRef, index: int, path: str | Path | None = None, *,
+                           format: str = "wav") -> bytes | Path:
+        """One component: full length, silent outside its segment."""
+        return self._download(f"explanations/{quote(job_id(ref))}/components/{int(index)}", {}, path, format)
+
+    def download_explanation(self, ref: JobRef, tag: str | None = None, k: int = 3,
+                             path: str | Path | None = None, *, format: str = "wav") -> bytes | Path:
+        """The listenable explanation: the mix of the tag's top-k positive components."""
+        params = {"k": int(k), **({"tag": tag} if tag is not None else {})}
+        return self._download(f"explanations/{quote(job_id(ref))}/audio", params, path, format)
+
+    def download_all(self, ref: JobRef, out_dir: str | Path, *, k: int = 3, format: str = "wav",
+                     components: bool = False) -> dict[str, Path]:
+        """result.json, every source, each tag's top-k mix (and every component if asked) into out_dir."""
+        parts = PARTS if components else PARTS[:3]
+        return save_job_files(self, self.get(ref), Path(out_dir), parts=parts, k=k, audio_format=format)
+
+    def _download(self, path: str, params: dict, target: str | Path | None, audio_format: str) -> bytes | Path:
+        params = {**params, "format": check_format(audio_format)}
+        response = self.transport.request("GET", path, params=params, stream=target is not None)
+        if target is None:
+            return response.content
+        with response:
+            return write_chunks(Path(target), response.iter_content(CHUNK_BYTES))
+

@@ -1,0 +1,94 @@
+"""What to explain with: the tagger's settings and the rest of the `request` part (openapi.yaml).
+
+Fields left at None are not sent, so the service's defaults apply and stay the service's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping, Sequence, Union
+
+PROTOCOLS = ("json", "oip", "kserve_v1", "file_upload")
+ENCODINGS = ("wav16", "wav_float", "flac")
+INPUT_POLICIES = ("none", "crop", "pad", "crop_or_pad", "window")
+SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems", "provided")
+PROVIDED = "provided"
+
+
+@dataclass(frozen=True)
+class TaggerSettings:
+    """The remote tagger (openapi.yaml: TaggerSettings). `headers` are its secrets: never shown."""
+    url: str
+    protocol: str = "json"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    sample_rate: int | None = None
+    channels: int | None = None
+    encoding: str | None = None
+    input_seconds: float | None = None
+    input_policy: str | None = None
+    batch_size: int | None = None
+    concurrency: int | None = None
+    max_rps: float | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    retries: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("protocol", self.protocol, PROTOCOLS)
+        if self.encoding is not None:
+            _check_choice("encoding", self.encoding, ENCODINGS)
+        if self.input_policy is not None:
+            _check_choice("input_policy", self.input_policy, INPUT_POLICIES)
+
+    @classmethod
+    def of(cls, value: "TaggerLike") -> "TaggerSettings":
+        """From settings, a dict with the API's field names, or a bare URL."""
+        if isinstance(value, TaggerSettings):
+            return value
+        if isinstance(value, str):
+            return cls(url=value)
+        if isinstance(value, Mapping):
+            unknown = set(value) - {f.name for f in fields(cls)}
+            if unknown:
+                raise ValueError(f"unknown tagger settings: {sorted(unknown)}")
+            return cls(**value)
+        raise TypeError(f"tagger must be TaggerSettings, a dict or a URL, not {type(value).__name__}")
+
+    def to_json(self) -> dict[str, Any]:
+        body = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: (dict(value) if isinstance(value, Mapping) else value)
+                for name, value in body.items() if value is not None and value != {}}
+
+
+TaggerLike = Union[TaggerSettings, Mapping[str, Any], str]
+
+
+def explanation_request(tagger: TaggerLike, *, separator: str | None = None,
+                        segments: int | Sequence[float] | None = None, samples: int | None = None,
+                        seed: int | None = None, tags: Sequence[str] | None = None, top_k: int | None = None,
+                        residual: bool | None = None, fade_seconds: float | None = None,
+                        surrogate: Mapping[str, Any] | None = None, self_check_k: int | None = None) -> dict:
+    """The `request` part of a submission (openapi.yaml: ExplanationRequest)."""
+    if separator is not None:
+        _check_choice("separator", separator, SEPARATORS)
+    body: dict[str, Any] = {"tagger": TaggerSettings.of(tagger).to_json(), "separator": separator,
+                            "segments": list(segments) if isinstance(segments, Sequence) else segments,
+                            "samples": samples, "seed": seed, "residual": residual, "fade_seconds": fade_seconds,
+                            "targets": _targets(tags, top_k), "surrogate": dict(surrogate) if surrogate else None,
+                            "self_check_k": self_check_k}
+    return {name: value for name, value in body.items() if value is not None}
+
+
+def _targets(tags: Sequence[str] | None, top_k: int | None) -> dict | None:
+    if tags is not None and top_k is not None:
+        raise ValueError("give either tags to explain or top_k (the tagger's top tags), not both")
+    if isinstance(tags, str):  # a lone string would otherwise be read as its letters
+        tags = [tags]
+    if tags is not None:
+        return {"tags": list(tags)}
+    return {"top_k": top_k} if top_k is not None else None
+
+
+def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
