@@ -1,4 +1,4 @@
-"""Listening to an explanation: stems, components and the top-k mix, as WAV (default) or FLAC."""
+"""Listening to an explanation: the original, stems, components and the top-k mix, as WAV (default) or FLAC."""
 from __future__ import annotations
 
 from flask import Blueprint, request
@@ -10,6 +10,17 @@ from service.views.explanations import owned, services
 from worker.store import Stage
 
 blueprint = Blueprint("audio", __name__)
+
+
+@blueprint.get("/explanations/<job_id>/original")
+def original(job_id: str):
+    """The clip as the service stored it, re-encoded like every other download (whatever was uploaded)."""
+    owned(job_id)
+    data = services().store.audio(job_id)
+    if data is None:
+        raise Problem(404, "Not found", "the audio of this explanation was deleted (it was cancelled or has expired)")
+    waveform, sample_rate = decode(data)
+    return audio_response(waveform, sample_rate, "original")
 
 
 @blueprint.get("/explanations/<job_id>/sources/<name>")

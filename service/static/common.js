@@ -1,0 +1,124 @@
+// What both pages share: the API key, authorized fetches, problems, audio as blob URLs.
+// The key lives in sessionStorage (this tab) or localStorage ("remember on this device") and is
+// sent only as an Authorization header: never in a URL, so it cannot leak into logs or history.
+
+const KEY_NAME = "audiolime.apiKey";
+export const KEY_EVENT = "audiolime:key";
+export const root = document.body.dataset.apiRoot || "";
+
+export function apiKey() {
+  return sessionStorage.getItem(KEY_NAME) || localStorage.getItem(KEY_NAME) || "";
+}
+
+function storeKey(key, remember) {
+  sessionStorage.removeItem(KEY_NAME);
+  localStorage.removeItem(KEY_NAME);
+  if (key) (remember ? localStorage : sessionStorage).setItem(KEY_NAME, key);
+  document.dispatchEvent(new CustomEvent(KEY_EVENT));
+}
+
+/** An API error: the fields of its application/problem+json body. */
+export class ApiProblem extends Error {
+  constructor(status, title, detail) {
+    super(`${title}: ${detail}`);
+    Object.assign(this, { status, title, detail });
+  }
+}
+
+async function problemOf(response) {
+  try {
+    const body = await response.json();
+    return new ApiProblem(response.status, body.title || response.statusText, body.detail || "");
+  } catch {
+    return new ApiProblem(response.status, `HTTP ${response.status}`, response.statusText);
+  }
+}
+
+/** fetch() against the API with the key as a header; a problem becomes an ApiProblem. */
+export async function api(path, options = {}) {
+  const headers = new Headers(options.headers || {});
+  const key = apiKey();
+  if (key) headers.set("Authorization", `Bearer ${key}`);
+  let response;
+  try {
+    response = await fetch(root + path, { ...options, headers, cache: "no-store" });
+  } catch (error) {
+    throw new ApiProblem(0, "Service not reachable", String(error.message || error));
+  }
+  if (!response.ok) throw await problemOf(response);
+  return response;
+}
+
+export async function apiJson(path, options = {}) {
+  return (await api(path, options)).json();
+}
+
+export function showProblem(element, problem) {
+  element.replaceChildren();
+  if (!problem) {
+    element.hidden = true;
+    return;
+  }
+  const title = document.createElement("strong");
+  title.textContent = problem.title || "Error";
+  const detail = document.createElement("span");
+  detail.textContent = problem.detail ? ` — ${problem.detail}` : "";
+  element.append(title, detail);
+  if (problem.status === 401) element.append(hint(" Enter your API key at the top of the page."));
+  element.hidden = false;
+}
+
+function hint(text) {
+  const span = document.createElement("span");
+  span.className = "hint";
+  span.textContent = text;
+  return span;
+}
+
+/** Loads audio into an <audio> through an authorized fetch (an <audio src> cannot send headers).
+ * The previous blob URL of the element is revoked; a slower, older load never overwrites a newer one. */
+export async function loadAudio(audio, path) {
+  const ticket = (audio._ticket || 0) + 1;
+  audio._ticket = ticket;
+  const response = await api(path);
+  const blob = await response.blob();
+  if (audio._ticket !== ticket) return null;
+  const previous = audio._blobUrl;
+  audio._blobUrl = URL.createObjectURL(blob);
+  audio.src = audio._blobUrl;
+  if (previous) URL.revokeObjectURL(previous); // after the switch: the element may still be reading it
+  audio.dataset.path = path;
+  return response;
+}
+
+export function element(tag, attributes = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== "") node.textContent = text;
+  return node;
+}
+
+
+/** Wires the key form in the page header; calls back when the key changes. */
+export function setUpKeyForm() {
+  const form = document.getElementById("key-form");
+  const input = document.getElementById("api-key");
+  const remember = document.getElementById("remember-key");
+  const status = document.getElementById("key-status");
+  const describe = () => {
+    const where = localStorage.getItem(KEY_NAME) ? "on this device" : sessionStorage.getItem(KEY_NAME) ? "for this tab" : "";
+    status.textContent = where ? `a key is in use (${where})` : "no key in use";
+    remember.checked = Boolean(localStorage.getItem(KEY_NAME));
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    storeKey(input.value.trim(), remember.checked);
+    input.value = "";
+    describe();
+  });
+  document.getElementById("forget-key").addEventListener("click", () => {
+    storeKey("", false);
+    describe();
+  });
+  describe();
+}

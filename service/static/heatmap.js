@@ -1,0 +1,88 @@
+// The heat map: one row per source, one column per time segment, each cell a button coloured by
+// the component's weight on a diverging scale (blue negative, white zero, red positive),
+// symmetric around zero so that equal colours mean equal magnitudes.
+import { element } from "./common.js";
+
+// ColorBrewer RdBu, 5 classes: readable for the common colour-vision deficiencies.
+const STOPS = [
+  [-1, [33, 102, 172]],
+  [-0.5, [103, 169, 207]],
+  [0, [247, 247, 247]],
+  [0.5, [239, 138, 98]],
+  [1, [178, 24, 43]],
+];
+
+export function colour(t) {
+  const x = Math.max(-1, Math.min(1, t));
+  for (let i = 1; i < STOPS.length; i += 1) {
+    const [x1, c1] = STOPS[i];
+    if (x <= x1) {
+      const [x0, c0] = STOPS[i - 1];
+      const f = (x - x0) / (x1 - x0);
+      return `rgb(${c0.map((c, j) => Math.round(c + f * (c1[j] - c))).join(", ")})`;
+    }
+  }
+  return `rgb(${STOPS[STOPS.length - 1][1].join(", ")})`;
+}
+
+function formatWeight(weight) {
+  const text = weight.toFixed(3);
+  return /^-?0\.000$/.test(text) ? "0" : weight > 0 ? `+${text}` : text.replace("-", "−");
+}
+
+function headerRow(segments) {
+  const row = element("tr");
+  row.append(element("th", { scope: "col" }, "source \\ time"));
+  for (const s of segments) row.append(element("th", { scope: "col" }, `${s.start.toFixed(1)}–${s.end.toFixed(1)} s`));
+  return row;
+}
+
+function cell(component, weight, rank, scale) {
+  const span = `${component.start.toFixed(2)}–${component.end.toFixed(2)} s`;
+  const description = `${component.source}, ${span}: weight ${weight.toPrecision(4)}, rank ${rank}`;
+  const button = element("button", {
+    type: "button",
+    class: "cell",
+    "data-component": String(component.index),
+    "data-source": component.source,
+    "data-segment": String(component.segment),
+    "data-weight": String(weight),
+    title: description,
+    "aria-label": `${description}; play`,
+  }, formatWeight(weight));
+  const t = weight / scale;
+  button.style.backgroundColor = colour(t);
+  button.style.color = Math.abs(t) > 0.6 ? "#fff" : "#1a1a1a";
+  const td = element("td");
+  td.append(button);
+  return td;
+}
+
+/** Fills `table` for one tag's explanation; returns the colour scale's half-range. */
+export function paintHeatmap(table, result, explanation) {
+  const { weights, ranking } = explanation;
+  const scale = Math.max(...weights.map(Math.abs)) || 1;
+  const rank = new Map(ranking.map((index, i) => [index, i + 1]));
+  const slots = new Map(result.components.map((c) => [`${c.source}\n${c.segment}`, c]));
+  const caption = element("caption", {}, `Weights for “${explanation.tag}”: sources × time segments`);
+  const head = element("thead");
+  head.append(headerRow(result.segments));
+  const body = element("tbody");
+  for (const source of result.sources) {
+    const row = element("tr", { "data-source": source });
+    row.append(element("th", { scope: "row" }, source));
+    for (const segment of result.segments) {
+      const component = slots.get(`${source}\n${segment.index}`);
+      row.append(component ? cell(component, weights[component.index], rank.get(component.index), scale) : element("td"));
+    }
+    body.append(row);
+  }
+  table.replaceChildren(caption, head, body);
+  table.dataset.tag = explanation.tag;
+  return scale;
+}
+
+export function paintLegend(scale, low, high) {
+  low.textContent = `−${scale.toPrecision(3)}`;
+  high.textContent = `+${scale.toPrecision(3)}`;
+}

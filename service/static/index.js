@@ -1,0 +1,155 @@
+// The index page: submit an explanation from the browser (multipart, as POST /explanations
+// expects: the clip as `audio`, the settings as a JSON part `request`, stems as `stem.<name>`)
+// and list the caller's explanations.
+import { ApiProblem, KEY_EVENT, apiJson, element, root, setUpKeyForm, showProblem } from "./common.js";
+
+const PAGE = 20;
+const $ = (id) => document.getElementById(id);
+let nextPage = null;
+
+setUpKeyForm();
+document.addEventListener(KEY_EVENT, () => listJobs());
+$("separator").addEventListener("change", showStemsField);
+document.querySelectorAll('input[name="targets"]').forEach((radio) => radio.addEventListener("change", showTargets));
+$("submit-form").addEventListener("submit", submit);
+$("jobs-refresh").addEventListener("click", () => listJobs());
+$("jobs-more").addEventListener("click", () => listJobs(nextPage));
+showStemsField();
+showTargets();
+listJobs();
+
+function showStemsField() {
+  $("stems-field").hidden = $("separator").value !== "provided";
+}
+
+function showTargets() {
+  const byName = document.querySelector('input[name="targets"]:checked').value === "tags";
+  $("tags").disabled = !byName;
+  $("top-k").disabled = byName;
+}
+
+// -- submitting -------------------------------------------------------------------------------
+
+async function submit(event) {
+  event.preventDefault();
+  showProblem($("submit-problem"), null);
+  let body;
+  try {
+    body = formBody();
+  } catch (problem) {
+    showProblem($("submit-problem"), problem);
+    return;
+  }
+  $("submit").disabled = true;
+  $("submit-status").textContent = "Uploading…";
+  try {
+    const submitted = await apiJson("/explanations", { method: "POST", body });
+    $("submit-status").textContent = "Queued; opening its page…";
+    window.location.assign(`${root}/explanations/${encodeURIComponent(submitted.id)}/view`);
+  } catch (problem) {
+    $("submit-status").textContent = "";
+    showProblem($("submit-problem"), problem);
+  } finally {
+    $("submit").disabled = false;
+  }
+}
+
+/** The multipart body; an ApiProblem-shaped error for what is missing or malformed here. */
+function formBody() {
+  const audio = $("audio").files[0];
+  if (!audio) throw new ApiProblem(0, "Missing audio", "choose a clip to explain");
+  const body = new FormData();
+  body.append("audio", audio, audio.name);
+  const request = explanationRequest();
+  body.append("request", new Blob([JSON.stringify(request)], { type: "application/json" }), "request.json");
+  if (request.separator === "provided") {
+    for (const stem of $("stems").files) body.append(`stem.${stemName(stem.name)}`, stem, stem.name);
+  }
+  return body;
+}
+
+function stemName(filename) {
+  const dot = filename.lastIndexOf(".");
+  return dot > 0 ? filename.slice(0, dot) : filename;
+}
+
+function explanationRequest() {
+  const url = $("tagger-url").value.trim();
+  if (!url) throw new ApiProblem(0, "Missing tagger URL", "name the tagger to explain, e.g. http://127.0.0.1:8601/predict");
+  const tagger = { url, protocol: $("protocol").value };
+  optionalNumber("sample-rate", (value) => { tagger.sample_rate = value; });
+  const options = jsonObject("options", "Protocol options");
+  if (options) tagger.options = options;
+  const headers = jsonObject("tagger-headers", "Tagger headers");
+  if (headers) tagger.headers = headers;
+  const request = { tagger, separator: $("separator").value, targets: targets() };
+  optionalNumber("samples", (value) => { request.samples = value; });
+  optionalNumber("segments", (value) => { request.segments = value; });
+  return request;
+}
+
+function targets() {
+  if (document.querySelector('input[name="targets"]:checked').value === "top_k") {
+    return { top_k: Number($("top-k").value) || 1 };
+  }
+  const tags = $("tags").value.split(",").map((t) => t.trim()).filter(Boolean);
+  if (!tags.length) throw new ApiProblem(0, "Missing tags", "list the tags to explain, separated by commas");
+  return { tags };
+}
+
+function optionalNumber(id, use) {
+  const raw = $(id).value.trim();
+  if (raw === "") return;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new ApiProblem(0, "Invalid number", `${$(id).labels[0].textContent}: ${raw} is not a whole number`);
+  use(value);
+}
+
+function jsonObject(id, what) {
+  const raw = $(id).value.trim();
+  if (!raw) return null;
+  let value;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new ApiProblem(0, `${what} are not valid JSON`, error.message);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ApiProblem(0, `${what} must be a JSON object`, `got ${raw}`);
+  }
+  return value;
+}
+
+// -- the caller's explanations ----------------------------------------------------------------
+
+async function listJobs(path = `/explanations?limit=${PAGE}`) {
+  const rows = $("jobs").tBodies[0];
+  const appending = path !== `/explanations?limit=${PAGE}`;
+  let page;
+  try {
+    page = await apiJson(path.startsWith(root) && root ? path.slice(root.length) : path);
+  } catch (problem) {
+    showProblem($("jobs-problem"), problem);
+    return;
+  }
+  showProblem($("jobs-problem"), null);
+  if (!appending) rows.replaceChildren();
+  rows.append(...page.items.map(jobRow));
+  $("jobs-empty").hidden = page.total > 0;
+  nextPage = page.next;
+  $("jobs-more").hidden = !nextPage;
+}
+
+function jobRow(job) {
+  const row = element("tr", { "data-job-id": job.id });
+  const link = element("a", { href: `${root}/explanations/${encodeURIComponent(job.id)}/view` });
+  link.append(element("code", {}, job.id.slice(0, 12)));
+  const cell = element("td");
+  cell.append(link);
+  const progress = element("td");
+  const bar = element("progress", { max: "100", value: String(job.progress.percent), "aria-label": `progress of ${job.id}` });
+  progress.append(bar, ` ${job.progress.percent.toFixed(0)} %`);
+  row.append(cell, element("td", { class: `stage stage-${job.stage}` }, job.stage), progress,
+    element("td", {}, new Date(job.created_at).toLocaleString()));
+  return row;
+}

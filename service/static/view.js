@@ -1,0 +1,259 @@
+// The listening page of one explanation: live progress while it runs; when finished, the heat map
+// of weights (sources × segments), players for the original, the sources, a clicked component and
+// the top-k mix, and the self-check. Everything comes from the API with the key as a header.
+import { KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem } from "./common.js";
+import { paintHeatmap, paintLegend } from "./heatmap.js";
+
+const POLL_MS = 1000;
+const RETRY_MS = 3000;
+const FORMAT = "flac"; // half the bytes of WAV, and every current browser plays it
+
+const view = document.getElementById("view");
+const base = `/explanations/${encodeURIComponent(view.dataset.jobId)}`;
+const $ = (id) => document.getElementById(id);
+const state = { job: null, tag: null, component: null, timer: null, rendered: false };
+
+setUpKeyForm();
+document.addEventListener(KEY_EVENT, () => poll());
+$("cancel").addEventListener("click", cancel);
+$("tag").addEventListener("change", (event) => selectTag(event.target.value));
+$("mix-k").addEventListener("change", () => {
+  markMix();
+  loadMix();
+});
+$("heatmap").addEventListener("click", (event) => {
+  const cell = event.target.closest("[data-component]");
+  if (cell) listenToComponent(Number(cell.dataset.component));
+});
+poll();
+
+// -- progress ---------------------------------------------------------------------------------
+
+async function poll() {
+  clearTimeout(state.timer);
+  let job;
+  try {
+    job = await apiJson(base);
+  } catch (problem) {
+    showProblem($("problem"), problem);
+    // An outage may pass; a missing job or a wrong key does not, until the key changes.
+    if (problem.status === 0 || problem.status >= 500) state.timer = setTimeout(poll, RETRY_MS);
+    return;
+  }
+  showProblem($("problem"), null);
+  state.job = job;
+  showProgress(job);
+  if (job.stage === "finished") showResult(job);
+  else if (job.stage === "failed") showFailure(job.error || {});
+  else if (job.stage === "cancelled") $("cancelled").hidden = false;
+  else state.timer = setTimeout(poll, POLL_MS);
+}
+
+function showProgress(job) {
+  const { done, total, percent } = job.progress;
+  view.dataset.stage = job.stage;
+  $("stage").textContent = job.stage;
+  $("progress").value = percent;
+  $("progress-text").textContent = total ? `${done} of ${total} (${percent.toFixed(1)} %)` : `${percent.toFixed(1)} %`;
+  $("cancel").hidden = ["finished", "failed", "cancelled"].includes(job.stage);
+  const stages = [...document.querySelectorAll(".stages li")].map((li) => li.dataset.stage);
+  const reached = job.stage === "failed" || job.stage === "cancelled" ? -1 : stages.indexOf(job.stage);
+  document.querySelectorAll(".stages li").forEach((li, i) => {
+    li.classList.toggle("done", i < reached || job.stage === "finished");
+    li.classList.toggle("current", i === reached && job.stage !== "finished");
+    if (i === reached) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  });
+}
+
+async function cancel() {
+  if (!window.confirm("Cancel this explanation and delete its data?")) return;
+  try {
+    await api(base, { method: "DELETE" });
+  } catch (problem) {
+    showProblem($("problem"), problem);
+  }
+  poll();
+}
+
+function showFailure(error) {
+  $("failed").hidden = false;
+  $("error-title").textContent = error.title || "Failed";
+  $("error-detail").textContent = error.detail || "";
+  const facts = { stage: error.stage, "tagger HTTP status": error.http_status, attempts: error.attempts, batch: error.batch };
+  fillFacts($("error-facts"), facts);
+}
+
+// -- the result -------------------------------------------------------------------------------
+
+function showResult(job) {
+  if (state.rendered) return;
+  state.rendered = true;
+  const result = job.result;
+  $("result").hidden = false;
+  const select = $("tag");
+  select.replaceChildren(...result.tags.map((t) => element("option", { value: t.tag }, t.tag)));
+  select.disabled = result.tags.length < 2; // one tag: shown, nothing to choose
+  $("mix-k").max = result.components.length;
+  $("mix-k").value = Math.min(3, result.components.length);
+  fillFacts($("run-facts"), runFacts(job));
+  setUpPlayers(result);
+  if (result.tags.length) selectTag(result.tags[0].tag);
+}
+
+function selectTag(tag) {
+  const result = state.job.result;
+  const explanation = result.tags.find((t) => t.tag === tag);
+  state.tag = explanation;
+  $("tag").value = tag;
+  $("mix-tag").textContent = tag;
+  fillFacts($("tag-summary"), {
+    "original score": explanation.original_score.toFixed(4),
+    "surrogate R²": explanation.score.toFixed(3),
+    intercept: explanation.intercept.toFixed(4),
+    "local prediction": explanation.local_prediction.toFixed(4),
+  });
+  paintLegend(paintHeatmap($("heatmap"), result, explanation), $("legend-low"), $("legend-high"));
+  markSelected();
+  markMix();
+  fillSelfCheck(explanation.self_check, result.components);
+  loadMix();
+}
+
+function componentLabel(component) {
+  return `${component.source} ${component.start.toFixed(2)}–${component.end.toFixed(2)} s`;
+}
+
+function fillSelfCheck(rows, components) {
+  const body = $("self-check").tBodies[0];
+  body.replaceChildren(...rows.map((row) => {
+    const tr = element("tr");
+    const names = row.components.map((i) => componentLabel(components[i])).join(", ");
+    tr.append(element("td", {}, String(row.k)), element("td", {}, names), element("td", {}, row.score.toFixed(4)),
+      element("td", {}, row.top_tag), element("td", { class: row.still_top ? "yes" : "no" }, row.still_top ? "yes" : "no"));
+    return tr;
+  }));
+  if (!rows.length) body.append(element("tr", {}, "no positive components to check"));
+}
+
+function runFacts(job) {
+  const { result, request } = job;
+  return {
+    separator: result.provenance.separator,
+    tagger: `${request.tagger.url} (${request.tagger.protocol || "json"})`,
+    "sources × segments": `${result.sources.length} × ${result.segments.length} = ${result.components.length} components`,
+    samples: `${result.stats.samples} (${result.stats.unique_masks} distinct${result.stats.exhaustive ? ", all masks" : ""})`,
+    "tagger calls": result.stats.tagger_calls,
+    submitted: job.created_at,
+    finished: job.finished_at,
+    "kept until": job.expires_at,
+  };
+}
+
+function fillFacts(list, facts) {
+  list.replaceChildren();
+  for (const [name, value] of Object.entries(facts)) {
+    if (value === undefined || value === null) continue;
+    list.append(element("dt", {}, name), element("dd", {}, String(value)));
+  }
+}
+
+// -- players ----------------------------------------------------------------------------------
+
+function setUpPlayers(result) {
+  fillPlayer(document.querySelector('[data-player="original"]'), `${base}/original`, "original");
+  const group = $("source-players");
+  group.replaceChildren();
+  for (const name of result.sources) {
+    const figure = element("figure", { class: "player", "data-player": "source", "data-source": name });
+    figure.append(element("figcaption", {}, `Source: ${name}`), element("audio", { controls: "", preload: "auto" }));
+    group.append(figure);
+    fillPlayer(figure, `${base}/sources/${encodeURIComponent(name)}`, name);
+  }
+}
+
+/** Loads a player's audio; its figure says how far it got (data-state) and offers the download. */
+async function fillPlayer(figure, path, filename) {
+  figure.dataset.state = "loading";
+  figure.querySelector(".problem")?.remove();
+  const separator = path.includes("?") ? "&" : "?";
+  try {
+    const response = await loadAudio(figure.querySelector("audio"), `${path}${separator}format=${FORMAT}`);
+    if (response === null) return null; // overtaken by a newer load of the same player
+    downloadLink(figure, `${filename}.${FORMAT}`);
+    figure.dataset.state = "ready";
+    return response;
+  } catch (problem) {
+    figure.dataset.state = "error";
+    const box = element("p", { class: "problem", role: "alert" });
+    showProblem(box, problem);
+    figure.append(box);
+    return null;
+  }
+}
+
+function downloadLink(figure, filename) {
+  let link = figure.querySelector("a.download");
+  if (!link) {
+    link = element("a", { class: "download" }, "download");
+    figure.querySelector("figcaption").append(" ", link);
+  }
+  link.href = figure.querySelector("audio").src;
+  link.download = filename;
+}
+
+async function listenToComponent(index) {
+  const component = state.job.result.components[index];
+  const figure = document.querySelector('[data-player="component"]');
+  state.component = index;
+  markSelected();
+  figure.hidden = false;
+  figure.dataset.component = String(index);
+  const weight = state.tag ? state.tag.weights[index] : null;
+  $("component-name").textContent = `${componentLabel(component)}${weight === null ? "" : ` (weight ${weight.toFixed(4)})`}`;
+  const loaded = await fillPlayer(figure, `${base}/components/${index}`, component.name);
+  if (loaded && state.component === index) {
+    figure.dataset.loaded = String(index);
+    figure.querySelector("audio").play().catch(() => {}); // a click is a gesture; if refused, the controls remain
+  }
+}
+
+function mixK() {
+  const input = $("mix-k");
+  const k = Math.max(1, Math.min(Number(input.max) || 1, Math.round(Number(input.value)) || 1));
+  input.value = k;
+  return k;
+}
+
+async function loadMix() {
+  const figure = document.querySelector('[data-player="mix"]');
+  const tag = state.tag.tag;
+  const k = mixK();
+  Object.assign(figure.dataset, { tag, k: String(k) });
+  delete figure.dataset.components;
+  const query = `tag=${encodeURIComponent(tag)}&k=${k}`;
+  const response = await fillPlayer(figure, `${base}/audio?${query}`, `${tag}-top${k}`);
+  if (!response) return;
+  // The service says which components it mixed: fewer than k when fewer are positive.
+  const chosen = (response.headers.get("X-Components") || "").split(",").filter(Boolean).map(Number);
+  figure.dataset.components = chosen.join(",");
+  const components = state.job.result.components;
+  $("mix-components").textContent = chosen.length
+    ? `Mixed: ${chosen.map((i) => componentLabel(components[i])).join(", ")}`
+    : "No component has a positive weight for this tag: the mix is silent.";
+}
+
+function markSelected() {
+  document.querySelectorAll("#heatmap [data-component]").forEach((cell) => {
+    cell.setAttribute("aria-pressed", String(Number(cell.dataset.component) === state.component));
+  });
+}
+
+function markMix() {
+  const positive = state.tag.ranking.filter((i) => state.tag.weights[i] > 0);
+  const inMix = new Set(positive.slice(0, mixK()));
+  document.querySelectorAll("#heatmap [data-component]").forEach((cell) => {
+    cell.classList.toggle("in-mix", inMix.has(Number(cell.dataset.component)));
+  });
+}
+

@@ -1,0 +1,93 @@
+// Submits an explanation through the index page's form in headless Chromium, follows it to its
+// view page until it is finished, and prints one JSON report on stdout:
+//   node index_page.mjs --base URL --key KEY --tagger URL --audio mix.wav --stem bass.wav --stem … --out DIR
+// First it submits without stems (a problem the page must show), then with them.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { emit, keyReport, launch, options, watchedContext } from "./browser.mjs";
+
+const args = options({
+  base: { type: "string" }, key: { type: "string" }, tagger: { type: "string" }, audio: { type: "string" },
+  stem: { type: "string", multiple: true }, out: { type: "string" },
+});
+const TIMEOUT = 60000;
+
+const browser = await launch();
+try {
+  mkdirSync(args.out, { recursive: true });
+  const { context, seen } = await watchedContext(browser, null); // the key goes in through the page's form
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  await page.goto(`${args.base}/`);
+  await page.waitForSelector("#jobs-problem:not([hidden])"); // no key yet: the list is refused (401)
+  const keyless = seen.requests.length;
+  const report = { keyless_problem: await page.textContent("#jobs-problem") };
+  report.key_status = await enterKey(page, args.key);
+  await fillForm(page);
+  report.problem = await submitExpectingProblem(page);
+  await page.setInputFiles("#stems", args.stem);
+  report.index_screenshot = join(args.out, "index-page.png");
+  await page.screenshot({ path: report.index_screenshot, fullPage: true });
+  await page.click("#submit");
+  await page.waitForURL(/\/explanations\/[0-9a-f]+\/view$/);
+  report.view_url = page.url();
+  report.stages = await followToTheEnd(page);
+  report.final_stage = await page.getAttribute("#view", "data-stage");
+  report.heatmap_cells = await page.locator("#heatmap [data-component]").count();
+  await page.goto(`${args.base}/`);
+  await page.waitForSelector("#jobs tbody tr");
+  report.listed = await page.$$eval("#jobs tbody tr", (rows) => rows.map((r) => ({
+    id: r.dataset.jobId, stage: r.cells[1].textContent, href: r.querySelector("a").getAttribute("href") })));
+  report.stored_key = await page.evaluate(() => ({ local: localStorage.getItem("audiolime.apiKey"), session: sessionStorage.getItem("audiolime.apiKey") }));
+  Object.assign(report, keyReport(seen, args.key, keyless), { errors: seen.errors.filter((e) => !isExpected(e)) });
+  emit(report);
+} finally {
+  await browser.close();
+}
+
+async function enterKey(page, key) {
+  await page.fill("#api-key", key);
+  await page.click('#key-form button[type="submit"]');
+  await page.waitForSelector("#jobs-empty:not([hidden])"); // the list, fetched again with the key
+  return page.textContent("#key-status");
+}
+
+async function fillForm(page) {
+  await page.setInputFiles("#audio", args.audio);
+  await page.selectOption("#separator", "provided");
+  await page.fill("#segments", "4");
+  await page.fill("#tagger-url", args.tagger);
+  await page.selectOption("#protocol", "json");
+  await page.fill("#sample-rate", "16000");
+  await page.check('input[name="targets"][value="tags"]');
+  await page.fill("#tags", "low, mid");
+  await page.fill("#samples", "128");
+}
+
+/** Separator "provided" with no stems: the API's 422 problem, shown on the page. */
+async function submitExpectingProblem(page) {
+  await page.click("#submit");
+  await page.waitForSelector("#submit-problem:not([hidden])");
+  return { text: await page.textContent("#submit-problem"), title: await page.textContent("#submit-problem strong"), url: page.url() };
+}
+
+/** Every stage the view page showed, in order, until the job ended. */
+async function followToTheEnd(page) {
+  const stages = [];
+  const deadline = Date.now() + TIMEOUT;
+  while (Date.now() < deadline) {
+    const stage = await page.getAttribute("#view", "data-stage");
+    if (stage && stages[stages.length - 1] !== stage) stages.push(stage);
+    if (["finished", "failed", "cancelled"].includes(stage)) {
+      if (stage === "finished") await page.waitForSelector("#result:not([hidden]) #heatmap [data-component]");
+      break;
+    }
+    await page.waitForTimeout(100);
+  }
+  return stages;
+}
+
+// Chromium logs the list refused before the key was entered, and the deliberate bad submission.
+function isExpected(error) {
+  return /status of (401|422)|^HTTP (401|422): /.test(error);
+}

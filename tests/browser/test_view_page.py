@@ -1,0 +1,228 @@
+"""The listening pages in a real browser: Debian's headless Chromium, driven by playwright-core (npm).
+
+The live stack (real Redis, a real RQ worker, the reference tagger, the API over HTTP, API keys
+on) explains tone stems whose answer is known; the node scripts in this folder then use the pages
+as a person would and report what they saw as JSON, which is asserted on here. `make browser`
+(part of `make test`) installs Chromium and the node modules; without them these tests are
+skipped, except in CI, where that is a failure.
+"""
+import dataclasses
+import json
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.integration.harness import ROOT, Api, read_audio, wav_bytes
+from tests.integration.test_explain_end_to_end import RATE, SECONDS, submit_tones, tone_stems
+
+HERE = Path(__file__).resolve().parent
+CHROMIUM = Path(os.environ.get("AUDIOLIME_CHROMIUM", "/usr/bin/chromium"))
+KEY = "browser-test-key-0123"
+VIEWPORT_WIDTH = 1280
+RED, WHITE = (178, 24, 43), (247, 247, 247)  # the ends of the page's diverging scale
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (Debian package chromium)"
+    if shutil.which("node") is None:
+        return "node is missing"
+    if not (HERE / "node_modules" / "playwright-core").is_dir():
+        return "tests/browser/node_modules is missing (npm ci)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def browser_installed():
+    missing = _missing()
+    if missing:
+        reason = f"{missing}; `make browser` installs it"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI runs `make test`, which must)")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def settings(settings):
+    return dataclasses.replace(settings, api_keys=(KEY,))
+
+
+@pytest.fixture
+def api(served) -> Api:
+    return Api(served.base, key=KEY)
+
+
+def run_node(script: str, *args: str, timeout: float = 180) -> dict:
+    done = subprocess.run(["node", script, *args], cwd=HERE, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{script} failed:\n{done.stderr[-4000:]}\n{done.stdout[-2000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def keep_screenshot(path: Path) -> Path:
+    """A copy where people look: $AUDIOLIME_SCREENSHOT_DIR or tests/output/ (git-ignored)."""
+    folder = Path(os.environ.get("AUDIOLIME_SCREENSHOT_DIR", ROOT / "tests" / "output"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(path, folder / path.name))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG whose chunks are intact and whose pixels are not all one colour."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    offset, idat, size = 8, b"", None
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        body = data[offset + 8:offset + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])[0]
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        idat += body if kind == b"IDAT" else b""
+        offset += 12 + length
+    pixels = zlib.decompress(idat)
+    assert len(set(pixels[::97])) > 20, "a blank picture"
+    return size
+
+
+def rms(audio: np.ndarray, start: float, end: float) -> float:
+    part = audio[int(start * RATE):int(end * RATE)]
+    return float(np.sqrt(np.mean(part ** 2)))
+
+
+def finished_tones(api, tagger) -> dict:
+    job_id = submit_tones(api, tagger).json()["id"]
+    body = api.wait(job_id)
+    assert body["stage"] == "finished", body["error"]
+    return body
+
+
+def test_view_page_of_a_finished_job(api, served, tagger, worker, tmp_path):
+    body = finished_tones(api, tagger)
+    result, out = body["result"], tmp_path / "browser"
+    report = run_node("view_page.mjs", "--base", served.base, "--job", body["id"], "--key", KEY, "--out", str(out))
+    components = result["components"]
+    bass_2 = next(c["index"] for c in components if c["source"] == "bass" and c["segment"] == 2)
+    low = next(t for t in result["tags"] if t["tag"] == "low")
+
+    assert report["errors"] == [] and report["stage"] == "finished", report["errors"]
+    assert report["tags"] == ["low", "mid"]
+    assert_heatmaps(report["heatmaps"], result)
+    assert report["summary"]["surrogate R²"] == f"{low['score']:.3f}"
+    assert report["summary"]["intercept"] == f"{low['intercept']:.4f}"
+    assert [[row[0], row[2], row[3], row[4]] for row in report["self_check"]] == [
+        [str(r["k"]), f"{r['score']:.4f}", r["top_tag"], "yes" if r["still_top"] else "no"] for r in low["self_check"]]
+    assert report["self_check"][0][1] == "bass 2.00–3.00 s"
+
+    assert_players(report["players"], result["sources"])
+    assert_plays(report["original_playback"])
+    assert_component_player(report["component"], bass_2, int(np.argmin(low["weights"])))
+    assert_mix_player(report["mix"], bass_2)
+
+    assert report["key_in_urls"] == [] and report["api_requests_without_key"] == []
+    assert report["api_requests"] >= 1 + 1 + len(result["sources"]) + 1 + 2  # status, original, sources, mixes, components
+    assert_screenshot(Path(report["screenshot"]))
+
+
+def assert_heatmaps(heatmaps: dict, result: dict) -> None:
+    """sources × segments cells carrying each component's weight, coloured on the diverging scale."""
+    components = {c["index"]: c for c in result["components"]}
+    for explanation in result["tags"]:
+        drawn = heatmaps[explanation["tag"]]
+        assert drawn["rows"] == result["sources"] and len(drawn["columns"]) == len(result["segments"])
+        assert drawn["columns"][2] == "2.0–3.0 s"
+        assert len(drawn["cells"]) == len(result["sources"]) * len(result["segments"]) == len(components)
+        weights = explanation["weights"]
+        for cell in drawn["cells"]:
+            component = components[cell["component"]]
+            assert (cell["source"], cell["segment"]) == (component["source"], component["segment"])
+            assert cell["weight"] == pytest.approx(weights[cell["component"]], rel=1e-12, abs=1e-15)
+            assert cell["title"].startswith(f"{component['source']}, {component['start']:.2f}–{component['end']:.2f} s")
+        strongest = max(drawn["cells"], key=lambda c: abs(c["weight"]))
+        assert strongest["weight"] > 0 and strongest["background"] == f"rgb{RED}"  # tones: each tag has its driver
+        faint = [c for c in drawn["cells"] if abs(c["weight"]) < 0.01 * abs(strongest["weight"])]
+        assert faint and all(colour_near(c["background"], WHITE, 8) for c in faint)
+        assert float(drawn["legend"][1].lstrip("+")) == pytest.approx(max(map(abs, weights)), rel=1e-2)
+
+
+def colour_near(css: str, rgb: tuple, tolerance: int) -> bool:
+    values = tuple(int(v) for v in css[css.index("(") + 1:-1].split(","))
+    return all(abs(a - b) <= tolerance for a, b in zip(values, rgb))
+
+
+def assert_players(players: list[dict], sources: list[str]) -> None:
+    by_kind = {}
+    for player in players:
+        by_kind.setdefault(player["player"], []).append(player)
+    assert [p["source"] for p in by_kind["source"]] == sources
+    for player in by_kind["original"] + by_kind["source"] + by_kind["mix"]:
+        assert player["state"] == "ready" and player["blob"] and not player["hidden"], player
+        assert player["duration"] == pytest.approx(SECONDS, abs=0.01), player
+    assert by_kind["component"][0]["hidden"]  # until a cell is clicked
+
+
+def assert_plays(playback: dict) -> None:
+    advanced = playback["after"] - playback["before"]
+    assert not playback["paused"] and 0.5 < advanced <= playback["wall"] + 0.3, playback
+
+
+def assert_component_player(component: dict, bass_2: int, weakest: int) -> None:
+    assert component["first"] == weakest and component["first_blob_revoked"]
+    assert component["component"] == bass_2 and component["visible"] and component["pressed"] == [bass_2]
+    assert "bass 2.00–3.00 s" in component["caption"]
+    audio, rate = read_audio(Path(component["file"]).read_bytes())
+    assert rate == RATE and len(audio) == SECONDS * RATE
+    bass = tone_stems()["bass"]
+    assert rms(audio, 0, 1.95) == 0 and rms(audio, 3.05, SECONDS) == 0
+    assert rms(audio, 2.05, 2.95) == pytest.approx(rms(bass, 2.05, 2.95), rel=1e-3)
+
+
+def assert_mix_player(mix: dict, bass_2: int) -> None:
+    assert (mix["tag"], mix["k"], mix["components"], mix["outlined"]) == ("low", 1, str(bass_2), [bass_2])
+    assert mix["text"] == "Mixed: bass 2.00–3.00 s"
+    audio, _ = read_audio(Path(mix["file"]).read_bytes())
+    assert rms(audio, 0, 1.95) == 0 and rms(audio, 2.05, 2.95) == pytest.approx(0.3 / np.sqrt(2), rel=1e-3)
+    assert_plays(mix["playback"])
+
+
+def assert_screenshot(path: Path) -> None:
+    width, height = png_size(path)
+    assert width == VIEWPORT_WIDTH and 900 <= height <= 6000
+    assert png_size(keep_screenshot(path)) == (width, height)
+
+
+def test_index_form_submits_and_the_view_page_follows_it(api, served, tagger, worker, tmp_path):
+    stems = tone_stems()
+    files = {name: tmp_path / f"{name}.wav" for name in [*stems, "mixture"]}
+    for name, waveform in [*stems.items(), ("mixture", sum(stems.values()))]:
+        files[name].write_bytes(wav_bytes(waveform, RATE))
+    stem_args = [arg for name in stems for arg in ("--stem", str(files[name]))]
+    report = run_node("index_page.mjs", "--base", served.base, "--key", KEY, "--tagger", tagger.url,
+                      "--audio", str(files["mixture"]), *stem_args, "--out", str(tmp_path / "browser"))
+
+    assert report["errors"] == [], report["errors"]
+    assert report["keyless_problem"].startswith("Unauthorized") and "API key" in report["keyless_problem"]
+    assert report["key_status"] == "a key is in use (for this tab)"
+    assert report["stored_key"] == {"local": None, "session": KEY}
+    assert report["problem"]["title"] == "Invalid stems" and "needs at least one stem" in report["problem"]["text"]
+    assert report["problem"]["url"] == served.base + "/"  # a refused submission stays on the form
+    job_id = report["view_url"].rsplit("/", 2)[-2]
+    assert report["view_url"] == f"{served.base}/explanations/{job_id}/view"
+    assert report["stages"][-1] == "finished" == report["final_stage"], report["stages"]
+    assert report["heatmap_cells"] == 3 * 4
+    assert report["listed"] == [{"id": job_id, "stage": "finished", "href": f"/explanations/{job_id}/view"}]
+    assert report["key_in_urls"] == [] and report["api_requests_without_key"] == []
+
+    body = api.call("GET", f"/explanations/{job_id}").json()  # what the form sent, as the API stored it
+    request = body["request"]
+    assert (request["separator"], request["segments"], request["samples"]) == ("provided", 4, 128)
+    assert request["targets"] == {"tags": ["low", "mid"]} and request["tagger"]["url"] == tagger.url
+    assert sorted(body["result"]["sources"]) == sorted(stems)
+    low = next(t for t in body["result"]["tags"] if t["tag"] == "low")
+    top = body["result"]["components"][low["ranking"][0]]
+    assert (top["source"], top["segment"]) == ("bass", 2)
+    assert png_size(keep_screenshot(Path(report["index_screenshot"])))[0] == VIEWPORT_WIDTH
