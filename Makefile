@@ -10,6 +10,7 @@ MODEL := $(MODEL_DIR)/2stems/.probe
 .DEFAULT_GOAL := setup
 include taggers/mlserver/mlserver.mk
 include taggers/musicnn/musicnn.mk
+include tests/browser/browser.mk
 
 .PHONY: setup models run test test-fast bench bench-service bench-protocols clean
 
@@ -32,7 +33,7 @@ $(MODEL): $(INSTALLED) worker/spleeter_models.py
 run: setup musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m scripts.stack
 
-test: setup mlserver-venv musicnn-venv
+test: setup mlserver-venv musicnn-venv browser
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) -m pytest
 
 test-fast: $(INSTALLED)
