@@ -15,7 +15,7 @@ import numpy as np
 from engine.errors import CancelledError, TaggerError
 from engine.mixing import Mixer
 from engine.tagger import Predictions, check_predictions
-from worker.tagger.client import TaggerClient
+from worker.tagger.client import Batch, TaggerClient
 
 OnAnswer = Callable[[list[int], Predictions], None]
 
@@ -29,20 +29,29 @@ def query_masks(mixer: Mixer, masks: np.ndarray, rows: list[int], client: Tagger
     with ThreadPoolExecutor(max_workers=spec.concurrency, thread_name_prefix="tagger") as pool:
         try:
             for number, batch in enumerate(batches):
-                mixes = mixer.mix(masks[batch])
+                # Mixed and encoded here, ahead of the network: while `concurrency` requests
+                # are at the tagger, the next one is being built, so even one request at a
+                # time keeps the tagger busy instead of waiting for each encode in turn.
+                request = _encode(client, mixer.mix(masks[batch]), number)
                 while len(in_flight) >= spec.concurrency:
                     _collect(*in_flight.popleft(), on_answer)
                 if not keep_going():
                     raise CancelledError("the explanation was cancelled")
-                # Encoding runs in the pool too: FLAC and WAV encoders release the GIL, so
-                # batches in flight are encoded in parallel while this thread mixes the next.
-                in_flight.append((number, batch, pool.submit(client.predict, mixes)))
+                in_flight.append((number, batch, pool.submit(client.send, request)))
             while in_flight:
                 _collect(*in_flight.popleft(), on_answer)
         except BaseException:
             for _, _, future in in_flight:
                 future.cancel()
             raise
+
+
+def _encode(client: TaggerClient, mixes: np.ndarray, number: int) -> Batch:
+    try:
+        return client.encode(mixes)
+    except TaggerError as exc:  # learning the tagger's metadata on first use can fail
+        exc.batch = number
+        raise
 
 
 def _collect(number: int, batch: list[int], future: Future, on_answer: OnAnswer) -> None:
