@@ -99,6 +99,11 @@ export function element(tag, attributes = {}, text = "") {
 }
 
 
+/** An API timestamp (ISO 8601, UTC) as people read it, to the second. */
+export function when(iso) {
+  return iso ? iso.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC") : "";
+}
+
 /** Wires the key form in the page header; calls back when the key changes. */
 export function setUpKeyForm() {
   const form = document.getElementById("key-form");

@@ -1,7 +1,7 @@
 // The index page: submit an explanation from the browser (multipart, as POST /explanations
 // expects: the clip as `audio`, the settings as a JSON part `request`, stems as `stem.<name>`)
 // and list the caller's explanations.
-import { ApiProblem, KEY_EVENT, apiJson, element, root, setUpKeyForm, showProblem } from "./common.js";
+import { ApiProblem, KEY_EVENT, apiJson, element, root, setUpKeyForm, showProblem, when } from "./common.js";
 
 const PAGE = 20;
 const $ = (id) => document.getElementById(id);
@@ -136,6 +136,7 @@ async function listJobs(path = `/explanations?limit=${PAGE}`) {
   if (!appending) rows.replaceChildren();
   rows.append(...page.items.map(jobRow));
   $("jobs-empty").hidden = page.total > 0;
+  $("jobs").hidden = page.total === 0;
   nextPage = page.next;
   $("jobs-more").hidden = !nextPage;
 }
@@ -150,6 +151,6 @@ function jobRow(job) {
   const bar = element("progress", { max: "100", value: String(job.progress.percent), "aria-label": `progress of ${job.id}` });
   progress.append(bar, ` ${job.progress.percent.toFixed(0)} %`);
   row.append(cell, element("td", { class: `stage stage-${job.stage}` }, job.stage), progress,
-    element("td", {}, new Date(job.created_at).toLocaleString()));
+    element("td", {}, when(job.created_at)));
   return row;
 }

@@ -1,7 +1,7 @@
 // The listening page of one explanation: live progress while it runs; when finished, the heat map
 // of weights (sources × segments), players for the original, the sources, a clicked component and
 // the top-k mix, and the self-check. Everything comes from the API with the key as a header.
-import { KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem } from "./common.js";
+import { KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem, when } from "./common.js";
 import { paintHeatmap, paintLegend } from "./heatmap.js";
 
 const POLL_MS = 1000;
@@ -52,15 +52,19 @@ async function poll() {
 function showProgress(job) {
   const { done, total, percent } = job.progress;
   view.dataset.stage = job.stage;
+  $("progress-section").hidden = false;
   $("stage").textContent = job.stage;
   $("progress").value = percent;
   $("progress-text").textContent = total ? `${done} of ${total} (${percent.toFixed(1)} %)` : `${percent.toFixed(1)} %`;
   $("cancel").hidden = ["finished", "failed", "cancelled"].includes(job.stage);
-  const stages = [...document.querySelectorAll(".stages li")].map((li) => li.dataset.stage);
-  const reached = job.stage === "failed" || job.stage === "cancelled" ? -1 : stages.indexOf(job.stage);
-  document.querySelectorAll(".stages li").forEach((li, i) => {
-    li.classList.toggle("done", i < reached || job.stage === "finished");
-    li.classList.toggle("current", i === reached && job.stage !== "finished");
+  // A failed job's error names the stage it failed in; that chip turns red, the earlier ones stay done.
+  const items = [...document.querySelectorAll(".stages li")];
+  const current = job.stage === "failed" ? (job.error || {}).stage : job.stage;
+  const reached = items.findIndex((li) => li.dataset.stage === current);
+  items.forEach((li, i) => {
+    li.classList.toggle("done", (reached >= 0 && i < reached) || job.stage === "finished");
+    li.classList.toggle("current", i === reached && !["finished", "failed"].includes(job.stage));
+    li.classList.toggle("failed", i === reached && job.stage === "failed");
     if (i === reached) li.setAttribute("aria-current", "step");
     else li.removeAttribute("aria-current");
   });
@@ -144,9 +148,9 @@ function runFacts(job) {
     "sources × segments": `${result.sources.length} × ${result.segments.length} = ${result.components.length} components`,
     samples: `${result.stats.samples} (${result.stats.unique_masks} distinct${result.stats.exhaustive ? ", all masks" : ""})`,
     "tagger calls": result.stats.tagger_calls,
-    submitted: job.created_at,
-    finished: job.finished_at,
-    "kept until": job.expires_at,
+    submitted: when(job.created_at),
+    finished: when(job.finished_at),
+    "kept until": when(job.expires_at),
   };
 }
 

@@ -9,16 +9,18 @@ skipped, except in CI, where that is a failure.
 import dataclasses
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from tests.integration.harness import ROOT, Api, read_audio, wav_bytes
+from tests.integration.harness import ROOT, Api, read_audio, start_tagger, wav_bytes
 from tests.integration.test_explain_end_to_end import RATE, SECONDS, submit_tones, tone_stems
 
 HERE = Path(__file__).resolve().parent
@@ -226,3 +228,33 @@ def test_index_form_submits_and_the_view_page_follows_it(api, served, tagger, wo
     top = body["result"]["components"][low["ranking"][0]]
     assert (top["source"], top["segment"]) == ("bass", 2)
     assert png_size(keep_screenshot(Path(report["index_screenshot"])))[0] == VIEWPORT_WIDTH
+
+
+def test_view_page_follows_a_running_job_cancels_it_and_shows_failures(api, served, processes, worker, tmp_path):
+    nowhere = SimpleNamespace(url="http://127.0.0.1:9/predict")  # loopback, allowed; nothing listens
+    failing = submit_tones(api, nowhere, tagger={"url": nowhere.url, "sample_rate": RATE, "retries": 0})
+    failed = api.wait(failing.json()["id"])
+    assert failed["stage"] == "failed"
+    slow = start_tagger(processes, "--delay", "0.5")  # 30 batches of 16 one at a time: about 15 s
+    running = submit_tones(api, slow, tagger={"url": slow.url, "sample_rate": RATE, "batch_size": 16,
+                                              "concurrency": 1}).json()["id"]
+    api.wait(running, until=("querying",))
+    report = run_node("progress_page.mjs", "--base", served.base, "--key", KEY, "--running", running,
+                      "--failed", failed["id"], "--out", str(tmp_path / "browser"))
+
+    assert report["errors"] == [], report["errors"]
+    shown = report["running"]
+    assert len({s["text"] for s in shown}) >= 3 and all(s["stage"] == s["current"] == "querying" for s in shown)
+    values = [s["value"] for s in shown]
+    assert values == sorted(values) and values[-1] > values[0] > 0 and all(s["cancel_visible"] for s in shown)
+    assert all(re.fullmatch(r"\d+ of 480 \(\d+\.\d %\)", s["text"]) for s in shown), shown
+    assert "was cancelled" in report["cancelled"]["text"]
+    assert not report["cancelled"]["cancel_visible"] and not report["cancelled"]["result_visible"]
+    assert api.call("GET", f"/explanations/{running}").json()["stage"] == "cancelled"
+
+    error = failed["error"]
+    assert (report["failed"]["title"], report["failed"]["detail"]) == (error["title"], error["detail"])
+    assert report["failed"]["facts"]["stage"] == error["stage"] == report["failed"]["failed_chip"] == "querying"
+    assert not report["failed"]["result_visible"]
+    assert report["key_in_urls"] == [] and report["api_requests_without_key"] == []
+    assert png_size(keep_screenshot(Path(report["running_screenshot"])))[0] == VIEWPORT_WIDTH
