@@ -22,8 +22,9 @@ class ProgressBar:
         progress = job.progress
         state = (job.stage, progress.done, progress.total)
         if self.bar is None:
-            self.bar = self._open(job)
-        elif state == self.last and not self._interactive():
+            self.bar, self.last = self._open(job), state  # drawn as it opens
+            return
+        if state == self.last and not self._interactive():
             return  # into a log file, a line only when something changed, not one per poll
         self.last = state
         self.bar.set_description_str(job.stage.value, refresh=False)

@@ -1,0 +1,273 @@
+"""The Python client against the live service: real Redis, a real RQ worker, the reference
+tagger and the API over HTTP (tests/clients/conftest.py)."""
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+
+from audiolime_client import (
+    BadRequest, Client, Job, JobCancelled, JobFailed, JobNotFinished, NotFound, NotReady, Stage, TaggerSettings,
+    Timeout, Unauthorized, Unprocessable,
+)
+from audiolime_client.audio import decode
+from tests.clients import tones
+
+
+def submit_tones(client, server, **overrides):
+    request = dict(tagger=tones.tagger_settings(server), sample_rate=tones.RATE, stems=tones.stems(),
+                   segments=tones.SEGMENTS, samples=512, tags=["low", "mid"])
+    request.update(overrides)
+    return client.submit(overrides.pop("audio", tones.mixture()), **request)
+
+
+@pytest.fixture
+def finished(client, stack) -> Job:
+    """One known-answer job, finished."""
+    return client.wait(submit_tones(client, stack.tagger), timeout=120)
+
+
+def bass_component(result) -> int:
+    return next(c.index for c in result.components if c.source == "bass" and c.segment == tones.BASS_SEGMENT)
+
+
+# -- submitting from a path, bytes or an array -------------------------------------------------
+
+def test_path_bytes_and_array_submissions_are_explained_identically(client, stack, tmp_path):
+    mix_path, stem_paths = tones.write_files(tmp_path)
+    common = dict(tagger=tones.tagger_settings(stack.tagger), segments=tones.SEGMENTS, samples=256, tags=["low"])
+    from_path = client.submit(mix_path, stems=stem_paths, **common)
+    from_bytes = client.submit(mix_path.read_bytes(), stems={n: p.read_bytes() for n, p in stem_paths.items()},
+                               **common)
+    from_array = client.submit(tones.mixture(), sample_rate=tones.RATE, stems=tones.stems(), **common)
+    results = [client.wait(s, timeout=120).result for s in (from_path, from_bytes, from_array)]
+    assert len({from_path.id, from_bytes.id, from_array.id}) == 3
+    for result in results:
+        assert sorted(result.sources) == sorted(tones.SOURCES) and result.tag("low").ranking[0] == bass_component(result)
+    # the same audio and seed give the same masks and answers: an array is sent without loss
+    np.testing.assert_array_equal(results[0].tag("low").weights, results[1].tag("low").weights)
+    np.testing.assert_array_equal(results[0].tag("low").weights, results[2].tag("low").weights)
+
+
+def test_tagger_settings_as_an_object_and_a_secret_header_that_is_never_returned(client, stack):
+    settings = TaggerSettings(url=stack.tagger.url, sample_rate=tones.RATE, batch_size=64, concurrency=1,
+                              headers={"Authorization": "Bearer tagger-secret-42"})
+    assert "tagger-secret-42" not in repr(settings)
+    job = client.wait(submit_tones(client, stack.tagger, tagger=settings, samples=64), timeout=120)
+    stored = job.request["tagger"]
+    assert stored["headers"] == {"Authorization": "[redacted]"} and stored["batch_size"] == 64
+    assert stored["concurrency"] == 1 and "tagger-secret-42" not in json.dumps(job.raw)
+
+
+# -- the result as objects ------------------------------------------------------------------
+
+def test_the_known_answer_as_objects(finished):
+    result = finished.result
+    assert finished.stage is Stage.FINISHED and finished.status == "finished" and finished.percent == 100.0
+    bass_2 = bass_component(result)
+    grid = result.weights_grid("low")
+    assert grid.shape == (len(tones.SOURCES), tones.SEGMENTS)
+    bass_row = result.sources.index("bass")  # rows follow the result's source order
+    assert np.unravel_index(np.argmax(grid), grid.shape) == (bass_row, tones.BASS_SEGMENT)
+    assert grid[bass_row, 2] == pytest.approx(tones.LOW_WEIGHT, rel=0.05)
+    others = np.ones_like(grid, dtype=bool)
+    others[bass_row, 2] = False
+    assert np.max(np.abs(grid[others])) < 0.002
+    top = result.top_components("low", 3)
+    assert [r.rank for r in top] == [1, 2, 3]
+    assert (top[0].component.source, top[0].component.segment, top[0].component.index) == ("bass", 2, bass_2)
+    assert (top[0].component.start, top[0].component.end) == pytest.approx((2.0, 3.0))
+    assert top[0].weight == grid[bass_row, 2]
+    assert result.tag("low").self_check[0].components == (bass_2,)
+    assert {r.component.source for r in result.top_components("mid", 4)} == {"drums"}  # 440 Hz: the mid band
+
+
+def test_the_objects_hold_exactly_what_the_json_says(finished):
+    raw, result = finished.raw["result"], finished.result
+    assert list(result.sources) == raw["sources"] and len(result.segments) == len(raw["segments"])
+    for component, data in zip(result.components, raw["components"]):
+        assert (component.index, component.name, component.source, component.segment, component.start,
+                component.end) == tuple(data[k] for k in ("index", "name", "source", "segment", "start", "end"))
+    for explained, data in zip(result.tags, raw["tags"]):
+        assert explained.tag == data["tag"] and list(explained.weights) == data["weights"]
+        assert list(explained.ranking) == data["ranking"] and explained.intercept == data["intercept"]
+        assert (explained.score, explained.original_score) == (data["score"], data["original_score"])
+        assert [(r.k, list(r.components), r.score, r.top_tag, r.still_top) for r in explained.self_check] == \
+            [(r["k"], r["components"], r["score"], r["top_tag"], r["still_top"]) for r in data["self_check"]]
+    assert result.stats == raw["stats"] and result.provenance == raw["provenance"]
+    assert finished.created_at.isoformat().replace("+00:00", "Z") == finished.raw["created_at"]
+    # the grid puts each weight at its component's source row and segment column
+    grid = result.weights_grid("mid")
+    for data in raw["components"]:
+        row = raw["sources"].index(data["source"])
+        assert grid[row, data["segment"]] == raw["tags"][1]["weights"][data["index"]]
+
+
+def test_result_of_a_finished_job(client, finished):
+    assert client.result(finished.id) == finished.result
+
+
+# -- progress and waiting -----------------------------------------------------------------------
+
+def test_wait_reports_the_stages_and_an_increasing_percent(client, stack):
+    submitted = submit_tones(client, stack.slow_tagger, samples=128,
+                             tagger=tones.tagger_settings(stack.slow_tagger, batch_size=8, concurrency=1))
+    seen: list[Job] = []
+    bar = io.StringIO()
+    job = client.wait(submitted, timeout=120, poll_interval=0.05, on_progress=seen.append, progress=bar)
+    percents = [j.percent for j in seen]
+    stages = [j.stage.value for j in seen]
+    assert percents == sorted(percents) and percents[-1] == 100.0 and job.stage is Stage.FINISHED
+    assert any(0 < p < 100 for p in percents), percents  # 16 requests of 0.2 s: watched in between
+    order = ["queued", "separating", "querying", "fitting", "checking", "finished"]
+    assert "querying" in stages and stages[-1] == "finished"
+    assert [order.index(s) for s in stages] == sorted(order.index(s) for s in stages)  # never backwards
+    text = bar.getvalue()
+    assert "querying" in text and text.rstrip().split("\r")[-1].startswith("finished   100.0%|##########|")
+    calls = re.findall(r"(\d+)/(\d+) tagger calls", text)
+    assert calls[-1][0] == calls[-1][1] == str(job.progress.total) and len(set(calls)) > 2
+
+
+def test_wait_gives_up_after_the_timeout_then_cancel(client, stack):
+    submitted = submit_tones(client, stack.slow_tagger, samples=1024,
+                             tagger=tones.tagger_settings(stack.slow_tagger, batch_size=8, concurrency=1))
+    with pytest.raises(Timeout) as caught:
+        client.wait(submitted, timeout=1.5, poll_interval=0.1)
+    assert not caught.value.job.done and caught.value.job.id == submitted.id
+    with pytest.raises(JobNotFinished):
+        client.result(submitted)
+    with pytest.raises(NotReady) as not_ready:
+        client.download_explanation(submitted, "low", 1)
+    assert not_ready.value.status == 409 and "finished" in not_ready.value.detail
+
+    after = client.cancel(submitted)
+    assert after is not None and after.stage is Stage.CANCELLED and after.result is None
+    with pytest.raises(JobCancelled) as cancelled:
+        client.wait(submitted, timeout=10)
+    assert cancelled.value.job.stage is Stage.CANCELLED
+    with pytest.raises(JobCancelled):
+        client.result(submitted)
+    client.delete(submitted)  # an ended job: now removed
+    with pytest.raises(NotFound):
+        client.get(submitted)
+
+
+def test_a_failing_tagger_ends_in_job_failed_with_the_reason(client):
+    dead = {"url": "http://127.0.0.1:9/predict", "sample_rate": tones.RATE, "retries": 0, "connect_timeout": 1}
+    with pytest.raises(JobFailed) as caught:
+        client.explain(tones.mixture(), sample_rate=tones.RATE, stems=tones.stems(), tagger=dead,
+                       segments=tones.SEGMENTS, samples=64, timeout=120)
+    error = caught.value.job.error
+    assert caught.value.job.stage is Stage.FAILED and error.title == "Tagger unreachable"
+    assert "127.0.0.1:9" in error.detail and error.stage == "querying" and error.attempts == 1
+    assert "Tagger unreachable" in str(caught.value)
+
+
+# -- downloads --------------------------------------------------------------------------------
+
+def test_downloads_decode_to_the_right_audio(client, finished, tmp_path):
+    bass_2 = bass_component(finished.result)
+    source, rate = decode(client.download_source(finished, "bass"))
+    assert rate == tones.RATE and source.shape == (tones.SECONDS * tones.RATE, 1)
+    np.testing.assert_allclose(source[:, 0], tones.stems()["bass"][:, 0], atol=1e-4)
+
+    path = client.download_component(finished, bass_2, tmp_path / "c" / "bass2.flac", format="flac")
+    assert path == tmp_path / "c" / "bass2.flac" and path.read_bytes()[:4] == b"fLaC"
+    component, rate = decode(path.read_bytes())
+    assert rate == tones.RATE and len(component) == tones.SECONDS * tones.RATE
+    assert np.abs(component[: int(1.9 * rate)]).max() == 0 and np.abs(component[int(2.1 * rate): int(2.9 * rate)]).max() > 0.25
+
+    mix, rate = decode(client.download_explanation(finished, "low", k=1))
+    keep = tones.away_from_fades(len(mix))
+    np.testing.assert_allclose(mix[keep, 0], tones.stems()["bass"][keep, 0], atol=1e-4)
+
+
+def test_download_all_writes_every_listenable_part(client, finished, tmp_path):
+    written = client.download_all(finished, tmp_path / "out", k=2, components=True)
+    out = tmp_path / "out"
+    assert json.loads((out / "result.json").read_text())["id"] == finished.id
+    assert sorted(p.name for p in (out / "sources").iterdir()) == ["bass.wav", "drums.wav", "vocals.wav"]
+    assert len(list((out / "components").iterdir())) == len(tones.SOURCES) * tones.SEGMENTS
+    for tag in ("low", "mid"):
+        mix, rate = decode((out / f"explanation-{tag}-top2.wav").read_bytes())
+        assert rate == tones.RATE and len(mix) == tones.SECONDS * tones.RATE
+    assert all(path.is_file() for path in written.values()) and len(written) == 1 + 3 + 2 + 12
+    assert not list(out.rglob("*.part"))
+
+
+def test_unknown_source_or_tag_is_not_found(client, finished):
+    with pytest.raises(NotFound) as caught:
+        client.download_source(finished, "guitar")
+    assert "guitar" in caught.value.detail and "bass" in caught.value.detail
+    with pytest.raises(NotFound):
+        client.download_explanation(finished, "jazz")
+
+
+# -- listing and deleting ---------------------------------------------------------------------
+
+def test_list_pages_through_this_keys_jobs_newest_first(client, stack):
+    ids = [submit_tones(client, stack.tagger, samples=32).id for _ in range(3)]
+    for ident in ids:
+        client.wait(ident, timeout=120)
+    assert [job.id for job in client.list(page_size=2)] == ids[::-1]
+    page = client.page(limit=2)
+    assert page.total == 3 and page.next is not None and [j.id for j in page] == ids[:0:-1]
+    client.delete(ids[0])
+    assert [job.id for job in client.list()] == ids[:0:-1]
+    with pytest.raises(NotFound):
+        client.get(ids[0])
+
+
+def test_another_keys_jobs_are_invisible(client, stack, finished):
+    with Client(stack.base, stack.new_key()) as other:
+        assert list(other.list()) == []
+        with pytest.raises(NotFound):
+            other.get(finished.id)
+
+
+# -- problems as exceptions ---------------------------------------------------------------------
+
+def test_unknown_id_is_not_found_with_the_problem_fields(client):
+    with pytest.raises(NotFound) as caught:
+        client.get("no-such-job")
+    error = caught.value
+    assert (error.status, error.title, error.type) == (404, "Not found", "about:blank")
+    assert "no explanation 'no-such-job'" in error.detail
+
+
+@pytest.mark.parametrize(("key", "detail"), [(None, "Authorization: Bearer"), ("wrong-key", "not valid")])
+def test_a_missing_or_wrong_api_key_is_unauthorized(stack, key, detail):
+    with pytest.raises(Unauthorized) as caught:
+        Client(stack.base, key, retries=0).get("anything")
+    assert caught.value.status == 401 and detail in caught.value.detail
+
+
+def test_a_bad_tagger_url_is_a_bad_request(client):
+    with pytest.raises(BadRequest) as caught:
+        client.submit(tones.mixture(), sample_rate=tones.RATE, tagger="ftp://tagger.example/predict")
+    assert caught.value.status == 400 and "scheme 'ftp'" in caught.value.detail
+
+
+def test_audio_the_service_cannot_read_is_unprocessable(client, stack):
+    with pytest.raises(Unprocessable) as caught:
+        client.submit(b"\x00\x01 not audio at all" * 100, tagger=tones.tagger_settings(stack.tagger))
+    assert caught.value.status == 422 and "audio" in caught.value.detail
+
+
+def test_stems_that_do_not_match_the_mixture_are_unprocessable(client, stack):
+    short = {name: wave[: tones.RATE] for name, wave in tones.stems().items()}
+    with pytest.raises(Unprocessable) as caught:
+        client.submit(tones.mixture(), sample_rate=tones.RATE, stems=short, tagger=tones.tagger_settings(stack.tagger))
+    assert "must match" in caught.value.detail
+
+
+def test_settings_the_client_refuses_before_sending(client):
+    with pytest.raises(ValueError, match="not both"):
+        client.submit(b"x", tagger="http://t/p", tags=["a"], top_k=2)
+    with pytest.raises(ValueError, match="sample_rate"):
+        client.submit(tones.mixture(), tagger="http://t/p")
+    with pytest.raises(ValueError, match="protocol"):
+        client.submit(b"x", tagger={"url": "http://t/p", "protocol": "grpc"})
+    with pytest.raises(ValueError, match="stems are only used"):
+        client.submit(b"x", tagger="http://t/p", stems={"a": b"x"}, separator="spleeter:2stems")
