@@ -11,7 +11,7 @@ const FORMAT = "flac"; // half the bytes of WAV, and every current browser plays
 const view = document.getElementById("view");
 const base = `/explanations/${encodeURIComponent(view.dataset.jobId)}`;
 const $ = (id) => document.getElementById(id);
-const state = { job: null, tag: null, component: null, timer: null, rendered: false };
+const state = { job: null, tag: null, component: null, timer: null, rendered: false, polls: 0 };
 
 setUpKeyForm();
 document.addEventListener(KEY_EVENT, () => poll());
@@ -31,15 +31,18 @@ poll();
 
 async function poll() {
   clearTimeout(state.timer);
+  const ticket = ++state.polls; // a key change starts a new poll; the one in flight then stops
   let job;
   try {
     job = await apiJson(base);
   } catch (problem) {
+    if (ticket !== state.polls) return;
     showProblem($("problem"), problem);
     // An outage may pass; a missing job or a wrong key does not, until the key changes.
     if (problem.status === 0 || problem.status >= 500) state.timer = setTimeout(poll, RETRY_MS);
     return;
   }
+  if (ticket !== state.polls) return;
   showProblem($("problem"), null);
   state.job = job;
   showProgress(job);
