@@ -6,7 +6,8 @@ from typing import Iterable, Sequence
 from audiolime_client.models import Explanation, Job, TagExplanation
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[object]], right: Sequence[int] = (), indent: str = "  ") -> str:
+def table(header: Sequence[str], rows: Iterable[Sequence[object]], right: Sequence[int] = (),
+          indent: str = "  ") -> str:
     """Columns padded to their widest cell; the columns listed in `right` are right-aligned."""
     cells = [list(map(str, header))] + [list(map(str, row)) for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]

@@ -22,10 +22,17 @@ def submit_tones(client, server, **overrides):
     return client.submit(overrides.pop("audio", tones.mixture()), **request)
 
 
-@pytest.fixture
-def finished(client, stack) -> Job:
-    """One known-answer job, finished."""
-    return client.wait(submit_tones(client, stack.tagger), timeout=120)
+@pytest.fixture(scope="module")
+def owner(stack):
+    """A client with a key of its own, for the module's one known-answer job."""
+    with Client(stack.base, stack.new_key(), retries=2, backoff=0.1) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def finished(owner, stack) -> Job:
+    """One known-answer job, finished (read-only for the tests that share it)."""
+    return owner.wait(submit_tones(owner, stack.tagger), timeout=120)
 
 
 def bass_component(result) -> int:
@@ -44,7 +51,8 @@ def test_path_bytes_and_array_submissions_are_explained_identically(client, stac
     results = [client.wait(s, timeout=120).result for s in (from_path, from_bytes, from_array)]
     assert len({from_path.id, from_bytes.id, from_array.id}) == 3
     for result in results:
-        assert sorted(result.sources) == sorted(tones.SOURCES) and result.tag("low").ranking[0] == bass_component(result)
+        assert sorted(result.sources) == sorted(tones.SOURCES)
+        assert result.tag("low").ranking[0] == bass_component(result)
     # the same audio and seed give the same masks and answers: an array is sent without loss
     np.testing.assert_array_equal(results[0].tag("low").weights, results[1].tag("low").weights)
     np.testing.assert_array_equal(results[0].tag("low").weights, results[2].tag("low").weights)
@@ -104,8 +112,8 @@ def test_the_objects_hold_exactly_what_the_json_says(finished):
         assert grid[row, data["segment"]] == raw["tags"][1]["weights"][data["index"]]
 
 
-def test_result_of_a_finished_job(client, finished):
-    assert client.result(finished.id) == finished.result
+def test_result_of_a_finished_job(owner, finished):
+    assert owner.result(finished.id) == finished.result
 
 
 # -- progress and waiting -----------------------------------------------------------------------
@@ -166,25 +174,26 @@ def test_a_failing_tagger_ends_in_job_failed_with_the_reason(client):
 
 # -- downloads --------------------------------------------------------------------------------
 
-def test_downloads_decode_to_the_right_audio(client, finished, tmp_path):
+def test_downloads_decode_to_the_right_audio(owner, finished, tmp_path):
     bass_2 = bass_component(finished.result)
-    source, rate = decode(client.download_source(finished, "bass"))
+    source, rate = decode(owner.download_source(finished, "bass"))
     assert rate == tones.RATE and source.shape == (tones.SECONDS * tones.RATE, 1)
     np.testing.assert_allclose(source[:, 0], tones.stems()["bass"][:, 0], atol=1e-4)
 
-    path = client.download_component(finished, bass_2, tmp_path / "c" / "bass2.flac", format="flac")
+    path = owner.download_component(finished, bass_2, tmp_path / "c" / "bass2.flac", format="flac")
     assert path == tmp_path / "c" / "bass2.flac" and path.read_bytes()[:4] == b"fLaC"
     component, rate = decode(path.read_bytes())
     assert rate == tones.RATE and len(component) == tones.SECONDS * tones.RATE
-    assert np.abs(component[: int(1.9 * rate)]).max() == 0 and np.abs(component[int(2.1 * rate): int(2.9 * rate)]).max() > 0.25
+    assert np.abs(component[: int(1.9 * rate)]).max() == 0
+    assert np.abs(component[int(2.1 * rate): int(2.9 * rate)]).max() > 0.25
 
-    mix, rate = decode(client.download_explanation(finished, "low", k=1))
+    mix, rate = decode(owner.download_explanation(finished, "low", k=1))
     keep = tones.away_from_fades(len(mix))
     np.testing.assert_allclose(mix[keep, 0], tones.stems()["bass"][keep, 0], atol=1e-4)
 
 
-def test_download_all_writes_every_listenable_part(client, finished, tmp_path):
-    written = client.download_all(finished, tmp_path / "out", k=2, components=True)
+def test_download_all_writes_every_listenable_part(owner, finished, tmp_path):
+    written = owner.download_all(finished, tmp_path / "out", k=2, components=True)
     out = tmp_path / "out"
     assert json.loads((out / "result.json").read_text())["id"] == finished.id
     assert sorted(p.name for p in (out / "sources").iterdir()) == ["bass.wav", "drums.wav", "vocals.wav"]
@@ -196,12 +205,12 @@ def test_download_all_writes_every_listenable_part(client, finished, tmp_path):
     assert not list(out.rglob("*.part"))
 
 
-def test_unknown_source_or_tag_is_not_found(client, finished):
+def test_unknown_source_or_tag_is_not_found(owner, finished):
     with pytest.raises(NotFound) as caught:
-        client.download_source(finished, "guitar")
+        owner.download_source(finished, "guitar")
     assert "guitar" in caught.value.detail and "bass" in caught.value.detail
     with pytest.raises(NotFound):
-        client.download_explanation(finished, "jazz")
+        owner.download_explanation(finished, "jazz")
 
 
 # -- listing and deleting ---------------------------------------------------------------------
@@ -219,7 +228,7 @@ def test_list_pages_through_this_keys_jobs_newest_first(client, stack):
         client.get(ids[0])
 
 
-def test_another_keys_jobs_are_invisible(client, stack, finished):
+def test_another_keys_jobs_are_invisible(stack, finished):
     with Client(stack.base, stack.new_key()) as other:
         assert list(other.list()) == []
         with pytest.raises(NotFound):
