@@ -42,7 +42,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
                             "the process list); never printed")
     group.add_argument("--http-timeout", type=options.positive_float, default=60.0, metavar="SECONDS",
                        help="timeout of each HTTP request (default %(default)s)")
-    group.add_argument("--retries", type=int, default=4, metavar="N",
+    group.add_argument("--retries", type=options.non_negative_int, default=4, metavar="N",
                        help="retries on 503 and connection errors, with exponential backoff (default %(default)s)")
 
 
@@ -87,7 +87,7 @@ def add_explain(subparsers) -> None:
     tagger.add_argument("--max-rps", type=options.positive_float)
     tagger.add_argument("--connect-timeout", type=options.positive_float)
     tagger.add_argument("--read-timeout", type=options.positive_float)
-    tagger.add_argument("--tagger-retries", type=int, metavar="N")
+    tagger.add_argument("--tagger-retries", type=options.non_negative_int, metavar="N")
     explanation = parser.add_argument_group("explanation")
     targets = explanation.add_mutually_exclusive_group()
     targets.add_argument("--tag", action="append", help="a tag to explain; repeatable")
@@ -98,9 +98,9 @@ def add_explain(subparsers) -> None:
     explanation.add_argument("--separator", choices=SEPARATORS, help="default spleeter:2stems; provided with --stem")
     explanation.add_argument("--stem", type=options.stem, action="append", metavar="NAME=PATH",
                              help="a provided stem (implies --separator provided); repeatable")
-    explanation.add_argument("--seed", type=int)
+    explanation.add_argument("--seed", type=options.non_negative_int)
     explanation.add_argument("--residual", action="store_true", help="add mixture − Σ sources as a source")
-    explanation.add_argument("--self-check-k", type=int, metavar="K")
+    explanation.add_argument("--self-check-k", type=options.non_negative_int, metavar="K")
     explanation.add_argument("--no-wait", action="store_true", help="print the job id and exit at once")
     add_waiting_options(parser)
     add_connection_options(parser)

@@ -66,7 +66,7 @@ def finish(client: Client, args: argparse.Namespace, job_id: str, out: Path | No
 def _summary(job: Job) -> str:
     result, stats = job.result, job.result.stats
     seconds = (job.finished_at - job.created_at).total_seconds() if job.finished_at else float("nan")
-    return (f"finished {job.id} in {seconds:.1f} s: {stats.get('tagger_calls', '?')} tagger calls, "
+    return (f"finished {job.id} in {seconds:.1f} s: {stats.get('tagger_calls', '?')} tagger calls in all, "
             f"{len(result.sources)} sources × {len(result.segments)} segments = {len(result.components)} components "
             f"({', '.join(result.sources)})")
 

@@ -1,6 +1,8 @@
 """A tqdm bar that follows a job: the stage as its label, percent of tagger calls as its fill."""
 from __future__ import annotations
 
+import shutil
+import sys
 from typing import TextIO
 
 from tqdm import tqdm
@@ -35,12 +37,13 @@ class ProgressBar:
 
     def _open(self, job: Job) -> tqdm:
         # disable=False: show the bar even when stderr is not a terminal (logs, CI), as asked for.
+        stream = self.file or sys.stderr
         return tqdm(total=100.0, initial=min(100.0, job.progress.percent), desc=job.stage.value,
-                    postfix=_calls(job), bar_format=BAR_FORMAT, file=self.file, disable=False, leave=True,
-                    dynamic_ncols=True)
+                    postfix=_calls(job), bar_format=BAR_FORMAT, file=stream, disable=False, leave=True,
+                    **_size(stream))
 
     def _interactive(self) -> bool:
-        return bool(getattr(self.bar.fp, "isatty", lambda: False)())
+        return _is_terminal(self.bar.fp)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -51,6 +54,19 @@ class ProgressBar:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _is_terminal(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _size(stream) -> dict:
+    """On a terminal, its size (width at most 100), with a fallback where it reports none: tqdm
+    draws nothing on a terminal of size 0 (e.g. under `script`). Elsewhere tqdm's compact bar."""
+    if not _is_terminal(stream):
+        return {}
+    size = shutil.get_terminal_size((100, 24))
+    return {"ncols": min(100, size.columns), "nrows": size.lines or 24}
 
 
 def _calls(job: Job) -> str:
