@@ -14,7 +14,7 @@ from audiolime_client.client import DEFAULT_URL, Client  # noqa: E402
 from audiolime_client.errors import (  # noqa: E402
     ApiError, AudiolimeError, BadRequest, ConnectionFailed, JobCancelled, JobFailed, JobNotFinished, JobStateError,
     NotFound, NotReady, PayloadTooLarge, ServerError, ServiceUnavailable, Timeout, Unauthorized, Unprocessable,
-    UnsupportedMediaType,
+    UnexpectedResponse, UnsupportedMediaType,
 )
 from audiolime_client.http import RetryPolicy, Transport  # noqa: E402
 from audiolime_client.models import (  # noqa: E402
@@ -26,8 +26,8 @@ from audiolime_client.settings import TaggerSettings, explanation_request  # noq
 __all__ = [
     "DEFAULT_URL", "ApiError", "AudiolimeError", "BadRequest", "Client", "Component", "ConnectionFailed",
     "Explanation", "Job", "JobCancelled", "JobError", "JobFailed", "JobNotFinished", "JobStateError",
-    "NotFound", "NotReady", "Page", "PayloadTooLarge", "Progress", "RankedComponent", "RetryPolicy",
-    "Segment", "SelfCheckRow", "ServerError", "ServiceUnavailable", "Stage", "Submitted", "TagExplanation",
-    "TaggerSettings", "Timeout", "Transport", "Unauthorized", "Unprocessable", "UnsupportedMediaType",
-    "explanation_request",
+    "NotFound", "NotReady", "Page", "PayloadTooLarge", "Progress", "RankedComponent", "RetryPolicy", "Segment",
+    "SelfCheckRow", "ServerError", "ServiceUnavailable", "Stage", "Submitted", "TagExplanation",
+    "TaggerSettings", "Timeout", "Transport", "Unauthorized", "UnexpectedResponse", "Unprocessable",
+    "UnsupportedMediaType", "explanation_request",
 ]

@@ -59,9 +59,13 @@ def write_chunks(path: Path, chunks: Iterable[bytes]) -> Path:
     """Write a download to `path` via a temporary name, so a broken download leaves no half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    with open(partial, "wb") as out:
-        for chunk in chunks:
-            out.write(chunk)
+    try:
+        with open(partial, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+    except BaseException:  # also Ctrl-C: never leave a half download behind
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
     return path
 

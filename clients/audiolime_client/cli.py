@@ -182,7 +182,7 @@ def _report(exc: AudiolimeError) -> int:
         return Exit.TIMEOUT
     if isinstance(exc, (ConnectionFailed, ServerError)):
         return Exit.UNAVAILABLE
-    return Exit.API_ERROR  # ApiError (4xx) and JobNotFinished
+    return Exit.API_ERROR  # ApiError (4xx), JobNotFinished, UnexpectedResponse
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from audiolime_client.settings import PROVIDED, TaggerLike, explanation_request
 DEFAULT_URL = "http://127.0.0.1:8600"
 DEFAULT_POLL_INTERVAL = 0.5
 PAGE_SIZE = 100  # the API's largest page
-CHUNK_BYTES = 1 << 16
 
 JobRef = str | Submitted | Job
 
@@ -71,12 +70,11 @@ class Client:
                  "request": ("request.json", json.dumps(body).encode(), "application/json")}
         for name, stem in (stems or {}).items():
             files[f"stem.{name}"] = upload_part(stem, sample_rate, name)
-        response = self.transport.request("POST", "explanations", files=files)
-        return Submitted.from_json(response.json())
+        return self.transport.document("POST", "explanations", Submitted.from_json, files=files)
 
     def get(self, ref: JobRef) -> Job:
         """The job's status, progress, and its result once finished."""
-        return Job.from_json(self.transport.request("GET", f"explanations/{quote(job_id(ref))}").json())
+        return self.transport.document("GET", f"explanations/{quote(job_id(ref))}", Job.from_json)
 
     def wait(self, ref: JobRef, *, timeout: float | None = None, progress: bool | TextIO = False,
              poll_interval: float = DEFAULT_POLL_INTERVAL, on_progress: Callable[[Job], None] | None = None) -> Job:
@@ -117,8 +115,8 @@ class Client:
         return raise_for_outcome(self.get(ref)).result
 
     def page(self, limit: int = 20, offset: int = 0) -> Page:
-        return Page.from_json(self.transport.request("GET", "explanations",
-                                                     params={"limit": limit, "offset": offset}).json())
+        return self.transport.document("GET", "explanations", Page.from_json,
+                                       params={"limit": limit, "offset": offset})
 
     def list(self, page_size: int = PAGE_SIZE) -> Iterator[Job]:
         """Every job of this API key, newest first, page after page."""
@@ -127,7 +125,7 @@ class Client:
             yield from page.items
             if page.next is None:
                 return
-            page = Page.from_json(self.transport.request("GET", page.next).json())
+            page = self.transport.document("GET", page.next, Page.from_json)
 
     def delete(self, ref: JobRef) -> None:
         """DELETE the job: a queued or running one is cancelled (its record stays, `cancelled`,
@@ -144,7 +142,7 @@ class Client:
             return None
 
     def health(self) -> dict:
-        return self.transport.request("GET", "healthz").json()
+        return self.transport.document("GET", "healthz", dict)
 
     # -- audio -------------------------------------------------------------------------------------
 
@@ -175,6 +173,5 @@ class Client:
         response = self.transport.request("GET", path, params=params, stream=target is not None)
         if target is None:
             return response.content
-        with response:
-            return write_chunks(Path(target), response.iter_content(CHUNK_BYTES))
+        return self.transport.stream_to(response, lambda chunks: write_chunks(Path(target), chunks))
 

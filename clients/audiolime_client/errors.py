@@ -11,7 +11,8 @@
     │   ├── Unprocessable        422
     │   └── ServerError          5xx; 502/503/504 only after the retries
     │       └── ServiceUnavailable  503
-    ├── ConnectionFailed         no answer at all, after the retries
+    ├── ConnectionFailed         no answer at all (or a broken one), after the retries
+    ├── UnexpectedResponse       an answer that is not the API's (is the base URL right?)
     ├── JobStateError            no result: the job is not finished (`job` attached)
     │   ├── JobFailed            the job ended `failed`; `job.error` says why
     │   ├── JobCancelled         the job ended `cancelled`
@@ -104,6 +105,14 @@ class ConnectionFailed(AudiolimeError):
 
     def __init__(self, message: str, *, url: str = "", attempts: int = 1):
         self.url, self.attempts = url, attempts
+        super().__init__(message)
+
+
+class UnexpectedResponse(AudiolimeError):
+    """A success answer that is not what openapi.yaml says (often: the base URL is another server)."""
+
+    def __init__(self, message: str, *, url: str = "", status: int | None = None):
+        self.url, self.status = url, status
         super().__init__(message)
 
 

@@ -11,18 +11,20 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import urljoin
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from audiolime_client import __version__
-from audiolime_client.errors import ApiError, ConnectionFailed
+from audiolime_client.errors import ApiError, ConnectionFailed, UnexpectedResponse
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 PROBLEM_MEDIA_TYPES = ("application/problem+json", "application/json")
+CHUNK_BYTES = 1 << 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,26 @@ class Transport:
                 response.close()
                 self._sleep(self.retry.delay(retry, parse_retry_after(response.headers.get("Retry-After"))))
             retry += 1
+
+    def document(self, method: str, path: str, parse: Callable[[Any], T], **kwargs: Any) -> T:
+        """A JSON answer read by `parse` (a from_json); UnexpectedResponse if it is not the API's."""
+        response = self.request(method, path, **kwargs)
+        try:
+            return parse(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            media_type = response.headers.get("Content-Type", "?")
+            raise UnexpectedResponse(f"{method} {response.url}: HTTP {response.status_code} {media_type} is not "
+                                     f"an audioLIME API answer ({type(exc).__name__}: {exc}); is the base URL "
+                                     "right?", url=response.url, status=response.status_code) from exc
+
+    def stream_to(self, response: requests.Response, write: Callable[[Iterable[bytes]], T]) -> T:
+        """Hand the body's chunks to `write`; a connection lost midway is ConnectionFailed."""
+        with response:
+            try:
+                return write(response.iter_content(CHUNK_BYTES))
+            except requests.RequestException as exc:
+                raise ConnectionFailed(f"GET {response.url}: the download broke off: {_reason(exc)}",
+                                       url=response.url) from exc
 
     def close(self) -> None:
         self.session.close()

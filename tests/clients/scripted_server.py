@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DROP = "drop"  # close the connection after reading the request, without answering
+TRUNCATE = "truncate"  # announce a long body, send part of it, close
 
 
 @dataclass
@@ -74,13 +75,20 @@ class ScriptedServer:
                     self.close_connection = True
                     return
                 data, content_type = _encode(answer)
+                length = len(data)
+                if answer.body == TRUNCATE:
+                    data, length, content_type = b"RIFF" + bytes(1000), 1_000_000, "audio/wav"
                 self.send_response(answer.status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(length))
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+                if answer.body == TRUNCATE:
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
 
             do_GET = do_POST = do_DELETE = _answer
 

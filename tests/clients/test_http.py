@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from audiolime_client import (
-    ApiError, BadRequest, Client, ConnectionFailed, NotFound, ServerError, ServiceUnavailable, Unprocessable,
+    ApiError, BadRequest, Client, ConnectionFailed, NotFound, ServerError, ServiceUnavailable, UnexpectedResponse,
+    Unprocessable,
 )
 from audiolime_client.http import RetryPolicy, parse_retry_after
-from tests.clients.scripted_server import DROP, Answer, ScriptedServer, free_port, job_document
+from tests.clients.scripted_server import DROP, TRUNCATE, Answer, ScriptedServer, free_port, job_document
 
 UNAVAILABLE = {"type": "about:blank", "title": "Service unavailable", "status": 503,
                "detail": "the job store (Redis) is not reachable; try again shortly"}
@@ -119,6 +120,22 @@ def test_a_get_whose_connection_drops_is_retried():
     with ScriptedServer([Answer(0, DROP), Answer(200, job_document("j2"))]) as server:
         job = Client(server.base, retries=3, backoff=0.01).get("j2")
     assert job.id == "j2" and len(server.seen) == 2
+
+
+def test_an_answer_that_is_not_the_apis_says_so():
+    page = "<html><body>Welcome to nginx!</body></html>"
+    with ScriptedServer([Answer(200, page, content_type="text/html")]) as server:
+        with pytest.raises(UnexpectedResponse) as caught:
+            Client(server.base).get("j1")
+    assert caught.value.status == 200 and "not an audioLIME API answer" in str(caught.value)
+    assert "base URL" in str(caught.value) and "text/html" in str(caught.value)
+
+
+def test_a_download_that_breaks_off_leaves_no_file(tmp_path):
+    with ScriptedServer([Answer(200, TRUNCATE)]) as server:
+        with pytest.raises(ConnectionFailed, match="broke off"):
+            Client(server.base).download_source("j1", "vocals", tmp_path / "vocals.wav")
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its .part
 
 
 def test_the_api_key_is_sent_as_bearer_and_never_shown():
