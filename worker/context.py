@@ -74,8 +74,22 @@ def sources_to_flac(sources: Sources) -> dict[str, bytes]:
     return {name: encode(sources[name], sources.sample_rate, Encoding.FLAC24) for name in sources.names}
 
 
+# Spleeter's order, the paper's; other names (provided stems) follow alphabetically.
+SOURCE_ORDER = ("vocals", "drums", "bass", "piano", "other", "accompaniment")
+
+
+def source_order(names) -> list[str]:
+    """One order for a set of source names, whatever order they were stored in.
+
+    Component indices follow the source order, and Redis hashes do not keep field
+    order, so every reader (a run, a resumed run, the audio endpoints) must sort alike.
+    """
+    rank = {name: i for i, name in enumerate(SOURCE_ORDER)}
+    return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+
+
 def sources_from_flac(stems: dict[str, bytes], expected_rate: int | None = None) -> Sources:
-    decoded = {name: decode(data) for name, data in stems.items()}
+    decoded = {name: decode(stems[name]) for name in source_order(stems)}
     rates = {rate for _, rate in decoded.values()}
     if len(rates) != 1 or (expected_rate is not None and rates != {expected_rate}):
         raise InvalidOptionError(f"stems have sample rates {sorted(rates)}; they must share one")
