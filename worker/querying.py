@@ -1,4 +1,4 @@
-"""Asking the tagger about every mask: batches mixed while earlier ones are in flight.
+"""Asking the tagger about every mask: batches mixed and encoded while earlier ones are in flight.
 
 Answers are handed to `on_answer` as they arrive (the job checkpoints them), and
 `keep_going` is asked before each batch is sent, so a cancelled job stops
@@ -7,7 +7,7 @@ within one batch.
 from __future__ import annotations
 
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable
 
 import numpy as np
@@ -22,24 +22,31 @@ OnAnswer = Callable[[list[int], Predictions], None]
 
 def query_masks(mixer: Mixer, masks: np.ndarray, rows: list[int], client: TaggerClient,
                 on_answer: OnAnswer, keep_going: Callable[[], bool]) -> None:
-    """Send the masks at `rows`, `batch_size` at a time, at most `concurrency` batches at once."""
-    spec = client.spec
-    batches = [rows[i:i + spec.batch_size] for i in range(0, len(rows), spec.batch_size)]
-    in_flight: deque[tuple[int, list[int], Future]] = deque()
-    with ThreadPoolExecutor(max_workers=spec.concurrency, thread_name_prefix="tagger") as pool:
+    """Send the masks at `rows`, `batch_size` at a time, at most `concurrency` batches at once.
+
+    Requests are mixed and encoded in this thread, up to `concurrency` of them ahead of
+    the network: when several answers arrive together (a tagger serving requests side by
+    side finishes them together), as many requests are ready to go at once, so the
+    tagger never waits for the worker to encode.
+    """
+    size, concurrency = client.spec.batch_size, client.spec.concurrency
+    todo = deque((n, rows[i:i + size]) for n, i in enumerate(range(0, len(rows), size)))
+    ready: deque[tuple[int, list[int], Batch]] = deque()
+    in_flight: list[tuple[int, list[int], Future]] = []
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tagger") as pool:
         try:
-            for number, batch in enumerate(batches):
-                # Mixed and encoded here, ahead of the network: while `concurrency` requests
-                # are at the tagger, the next one is being built, so even one request at a
-                # time keeps the tagger busy instead of waiting for each encode in turn.
-                request = _encode(client, mixer.mix(masks[batch]), number)
-                while len(in_flight) >= spec.concurrency:
-                    _collect(*in_flight.popleft(), on_answer)
-                if not keep_going():
-                    raise CancelledError("the explanation was cancelled")
-                in_flight.append((number, batch, pool.submit(client.send, request)))
-            while in_flight:
-                _collect(*in_flight.popleft(), on_answer)
+            while todo or ready or in_flight:
+                in_flight = _collect_done(in_flight, on_answer)
+                while ready and len(in_flight) < concurrency:
+                    if not keep_going():
+                        raise CancelledError("the explanation was cancelled")
+                    number, batch, request = ready.popleft()
+                    in_flight.append((number, batch, pool.submit(client.send, request)))
+                if todo and len(ready) < concurrency:
+                    number, batch = todo.popleft()
+                    ready.append((number, batch, _encode(client, mixer.mix(masks[batch]), number)))
+                elif in_flight:
+                    wait([future for _, _, future in in_flight], return_when=FIRST_COMPLETED)
         except BaseException:
             for _, _, future in in_flight:
                 future.cancel()
@@ -52,6 +59,17 @@ def _encode(client: TaggerClient, mixes: np.ndarray, number: int) -> Batch:
     except TaggerError as exc:  # learning the tagger's metadata on first use can fail
         exc.batch = number
         raise
+
+
+def _collect_done(in_flight: list, on_answer: OnAnswer) -> list:
+    """Hand over the answers that have arrived; what is still in flight."""
+    still = []
+    for number, batch, future in in_flight:
+        if future.done():  # asked once per future: one that finishes meanwhile waits for the next call
+            _collect(number, batch, future, on_answer)
+        else:
+            still.append((number, batch, future))
+    return still
 
 
 def _collect(number: int, batch: list[int], future: Future, on_answer: OnAnswer) -> None:
