@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from worker.tagger.protocols.base import base64_array, json_numbers
+from worker.tagger.protocols.base import base64_string, json_array, json_numbers, json_object
 
 
 def parsed(values) -> np.ndarray:
@@ -45,6 +45,33 @@ def test_shape_is_flattened_row_major():
 
 def test_base64_arrays_are_json_strings_or_keyed_objects():
     files = [b"RIFF\x00\xff", b"", bytes(range(256))]
-    assert [base64.b64decode(s) for s in json.loads(base64_array(files))] == files
-    assert [base64.b64decode(o["b64"]) for o in json.loads(base64_array(files, key="b64"))] == files
-    assert json.loads(base64_array([])) == []
+    assert [base64.b64decode(s) for s in json.loads(json_array(map(base64_string, files)))] == files
+    keyed = json_array(json_object("b64", base64_string(f)) for f in files)
+    assert [base64.b64decode(o["b64"]) for o in json.loads(keyed)] == files
+    assert json.loads(json_array([])) == []
+
+
+def test_object_keys_are_escaped():
+    assert json.loads(json_object('a "quoted" key', b"[1]")) == {'a "quoted" key': [1]}
+
+
+@pytest.mark.parametrize("options, channels", [({"input": "samples", "instance_key": "audio"}, 1),
+                                               ({"input": "b64_wav", "instance_key": "audio"}, 1),
+                                               ({"input": "samples"}, 2), ({"input": "b64_wav"}, 1)])
+def test_kserve_v1_instances_carry_every_clip_in_each_shape(options, channels):
+    from engine.codec import decode
+    from worker.tagger.protocols import kserve_v1
+    from worker.tagger.spec import TaggerSpec
+
+    spec = TaggerSpec(url="http://127.0.0.1:1/v1/models/m:predict", protocol="kserve_v1", channels=channels,
+                      options=options)
+    clips = np.random.default_rng(0).uniform(-1, 1, (3, 800, channels)).astype(np.float32)
+    instances = json.loads(kserve_v1.build_request(clips, spec).body)["instances"]
+    if "instance_key" in options:
+        instances = [instance["audio"] for instance in instances]
+    if options["input"] == "b64_wav":
+        decoded = np.stack([decode(base64.b64decode(i["b64"]))[0] for i in instances])
+        np.testing.assert_allclose(decoded, clips, atol=1 / 32768)
+    else:
+        expected = clips[:, :, 0] if channels == 1 else clips
+        np.testing.assert_allclose(np.array(instances), expected, atol=1e-7)

@@ -9,7 +9,7 @@ import numpy as np
 import requests
 
 from engine.errors import InvalidOptionError, TaggerResponseError
-from engine.tagger import quote
+from engine.tagger import Predictions, check_predictions, quote
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,32 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def base64_array(files: list[bytes], key: str | None = None) -> bytes:
-    """A JSON array of base64 strings, or of {key: string} objects, joined as bytes.
+def predictions_from_objects(rows: list, n_clips: int) -> Predictions:
+    """One {tag: score} object per clip (JSON objects have no order: only their tag sets must agree)."""
+    if not rows or not all(isinstance(r, dict) and all(map(is_number, r.values())) for r in rows):
+        raise TaggerResponseError(f"`predictions` must be a list of {{tag: score}} objects with numbers as scores, "
+                                  f"got {quote(rows)}")
+    labels = tuple(rows[0])
+    for index, row in enumerate(rows):
+        if set(row) != set(labels):
+            differing = sorted(set(labels) ^ set(row))
+            raise TaggerResponseError(f"prediction {index} has different tags than prediction 0: {quote(differing)}")
+    scores = np.array([[row[t] for t in labels] for row in rows], dtype=np.float64)
+    return check_predictions(Predictions(labels, scores), n_clips)
 
-    json.dumps would scan and copy megabytes of base64 that never need escaping.
-    """
-    opening, closing = (b'{"' + key.encode() + b'": "', b'"}') if key else (b'"', b'"')
-    return b"[" + b",".join(opening + base64.b64encode(data) + closing for data in files) + b"]"
+
+# Request bodies are joined from JSON pieces as bytes: json.dumps would scan and copy
+# megabytes of base64 and numbers that never need escaping.
+def json_array(items) -> bytes:
+    return b"[" + b",".join(items) + b"]"
+
+
+def json_object(key: str, value: bytes) -> bytes:
+    return b"{" + json.dumps(key).encode() + b": " + value + b"}"
+
+
+def base64_string(data: bytes) -> bytes:
+    return b'"' + base64.b64encode(data) + b'"'
 
 
 DECIMALS = 7  # 1e-7 absolute: as fine as float32 resolves near full scale, ~140 dB below it

@@ -12,7 +12,7 @@ from engine.codec import encode_batch
 from engine.errors import TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
-from .base import Outgoing, base64_array, is_number, json_body, no_options
+from .base import Outgoing, base64_string, is_number, json_array, json_body, no_options, predictions_from_objects
 
 DEFAULT_BATCH_SIZE = 16
 MAX_BATCH_SIZE = 10**6
@@ -26,7 +26,7 @@ def prepare(spec, fetch) -> None:
 def build_request(clips: np.ndarray, spec, prepared=None) -> Outgoing:
     files = encode_batch(clips, spec.sample_rate, spec.encoding)
     head = b'{"sample_rate": %d, "channels": %d, "clips": ' % (spec.sample_rate, spec.channels)
-    return Outgoing(head + base64_array(files) + b"}", "application/json")
+    return Outgoing(head + json_array(map(base64_string, files)) + b"}", "application/json")
 
 
 def parse_response(response: requests.Response, n_clips: int, spec=None, prepared=None) -> Predictions:
@@ -34,7 +34,7 @@ def parse_response(response: requests.Response, n_clips: int, spec=None, prepare
     if isinstance(document, dict) and "scores" in document and "labels" in document:
         return _from_matrix(document, n_clips)
     if isinstance(document, dict) and isinstance(document.get("predictions"), list):
-        return _from_objects(document["predictions"], n_clips)
+        return predictions_from_objects(document["predictions"], n_clips)
     raise TaggerResponseError(
         f"tagger answer has neither `labels` + `scores` nor `predictions`: {quote(document)}")
 
@@ -49,17 +49,3 @@ def _from_matrix(document: dict, n_clips: int) -> Predictions:
         raise TaggerResponseError(f"`scores` rows differ in length: {quote(rows)}")
     scores = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
     return check_predictions(Predictions(tuple(labels), scores), n_clips)
-
-
-def _from_objects(rows: list, n_clips: int) -> Predictions:
-    if not rows or not all(isinstance(r, dict) and all(map(is_number, r.values())) for r in rows):
-        raise TaggerResponseError(f"`predictions` must be a list of {{tag: score}} objects with numbers as scores, "
-                                  f"got {quote(rows)}")
-    labels = tuple(rows[0])
-    for index, row in enumerate(rows):
-        if set(row) != set(labels):  # JSON objects have no order; only the set of tags must agree
-            differing = sorted(set(labels) ^ set(row))
-            raise TaggerResponseError(f"prediction {index} has different tags than prediction 0: {quote(differing)}")
-    scores = np.array([[row[t] for t in labels] for row in rows], dtype=np.float64)
-    return check_predictions(Predictions(labels, scores), n_clips)
-

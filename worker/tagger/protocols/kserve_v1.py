@@ -9,7 +9,6 @@ each instance as {key: value}).
 """
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
@@ -19,7 +18,8 @@ from engine.codec import encode_batch
 from engine.errors import InvalidOptionError, TaggerResponseError
 from engine.tagger import Predictions, check_predictions, quote
 
-from .base import Outgoing, base64_array, check_keys, check_labels, is_number, json_body, json_numbers
+from .base import (Outgoing, base64_string, check_keys, check_labels, is_number, json_array, json_body,
+                   json_numbers, json_object, predictions_from_objects)
 
 DEFAULT_BATCH_SIZE = 8
 MAX_BATCH_SIZE = 10**6
@@ -43,18 +43,15 @@ def prepare(spec, fetch) -> None:
 def build_request(clips: np.ndarray, spec, prepared=None) -> Outgoing:
     if spec.options["input"] == "b64_wav":
         files = encode_batch(clips, spec.sample_rate, spec.encoding)
-        if "instance_key" not in spec.options:
-            return Outgoing(b'{"instances": ' + base64_array(files, key="b64") + b"}", "application/json")
-        instances = [{"b64": base64.b64encode(data).decode("ascii")} for data in files]
-    elif spec.channels == 1 and "instance_key" not in spec.options:
-        rows = b",".join(json_numbers(row) for row in clips[:, :, 0])  # the fast path for waveforms as numbers
-        return Outgoing(b'{"instances": [' + rows + b"]}", "application/json")
-    else:
-        instances = [row.tolist() for row in (clips[:, :, 0] if spec.channels == 1 else clips)]
+        instances = [json_object("b64", base64_string(data)) for data in files]
+    elif spec.channels == 1:
+        instances = [json_numbers(row) for row in clips[:, :, 0]]
+    else:  # (samples, channels) nested lists; json_numbers writes flat arrays only
+        instances = [json.dumps(clip.tolist()).encode() for clip in clips]
     key = spec.options.get("instance_key")
     if key:
-        instances = [{key: instance} for instance in instances]
-    return Outgoing(json.dumps({"instances": instances}).encode(), "application/json")
+        instances = [json_object(key, instance) for instance in instances]
+    return Outgoing(b'{"instances": ' + json_array(instances) + b"}", "application/json")
 
 
 def parse_response(response: requests.Response, n_clips: int, spec, prepared=None) -> Predictions:
@@ -63,7 +60,7 @@ def parse_response(response: requests.Response, n_clips: int, spec, prepared=Non
     if not isinstance(rows, list) or not rows:
         raise TaggerResponseError(f"KServe v1 answer without a `predictions` list: {quote(document)}")
     if all(isinstance(row, dict) for row in rows):
-        return _from_objects(rows, n_clips)
+        return predictions_from_objects(rows, n_clips)
     labels = spec.options.get("labels")
     if labels is None:
         raise TaggerResponseError("predictions are lists of scores; name their columns with tagger.options.labels")
@@ -73,10 +70,3 @@ def parse_response(response: requests.Response, n_clips: int, spec, prepared=Non
         raise TaggerResponseError(f"predictions have {sorted({len(r) for r in rows})} scores for "
                                   f"{len(labels)} labels: {quote(rows)}")
     return check_predictions(Predictions(tuple(labels), np.array(rows, dtype=np.float64)), n_clips)
-
-
-def _from_objects(rows: list[dict], n_clips: int) -> Predictions:
-    labels = tuple(rows[0])
-    if any(set(row) != set(labels) or not all(map(is_number, row.values())) for row in rows):
-        raise TaggerResponseError(f"prediction objects must share their tags and hold numbers: {quote(rows)}")
-    return check_predictions(Predictions(labels, np.array([[r[t] for t in labels] for r in rows])), n_clips)
