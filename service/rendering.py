@@ -37,7 +37,8 @@ def audio_response(waveform: np.ndarray, sample_rate: int, filename: str) -> Res
     extension = "flac" if encoding is Encoding.FLAC else "wav"
     return Response(encode(waveform, sample_rate, encoding), mimetype=MEDIA_TYPES[encoding],
                     headers={"Content-Disposition": f'inline; filename="{filename}.{extension}"',
-                             "Cache-Control": "private, max-age=3600"})
+                             "Cache-Control": "private, max-age=3600",
+                             "Vary": "Authorization, Accept"})  # each key's audio, in the format asked for
 
 
 def factorization(store: Store, record: dict) -> Factorization:

@@ -76,6 +76,7 @@ def sources_to_flac(sources: Sources) -> dict[str, bytes]:
 
 # Spleeter's order, the paper's; other names (provided stems) follow alphabetically.
 SOURCE_ORDER = ("vocals", "drums", "bass", "piano", "other", "accompaniment")
+_RANK = {name: i for i, name in enumerate(SOURCE_ORDER)}
 
 
 def source_order(names) -> list[str]:
@@ -84,8 +85,7 @@ def source_order(names) -> list[str]:
     Component indices follow the source order, and Redis hashes do not keep field
     order, so every reader (a run, a resumed run, the audio endpoints) must sort alike.
     """
-    rank = {name: i for i, name in enumerate(SOURCE_ORDER)}
-    return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+    return sorted(names, key=lambda name: (_RANK.get(name, len(_RANK)), name))
 
 
 def sources_from_flac(stems: dict[str, bytes], expected_rate: int | None = None) -> Sources:

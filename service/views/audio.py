@@ -6,7 +6,7 @@ from flask import Blueprint, request
 from engine.codec import decode
 from service.problems import Problem
 from service.rendering import audio_response, factorization, top_k_mix
-from service.views.explanations import owned, services
+from service.views.explanations import int_arg, owned, services
 from worker.store import Stage
 
 blueprint = Blueprint("audio", __name__)
@@ -16,22 +16,23 @@ blueprint = Blueprint("audio", __name__)
 def original(job_id: str):
     """The clip as the service stored it, re-encoded like every other download (whatever was uploaded)."""
     owned(job_id)
-    data = services().store.audio(job_id)
-    if data is None:
-        raise Problem(404, "Not found", "the audio of this explanation was deleted (it was cancelled or has expired)")
-    waveform, sample_rate = decode(data)
-    return audio_response(waveform, sample_rate, "original")
+    return _stored(services().store.audio(job_id), "original",
+                   "the audio of this explanation was deleted (it was cancelled or has expired)")
 
 
 @blueprint.get("/explanations/<job_id>/sources/<name>")
 def source(job_id: str, name: str):
     owned(job_id)
     data = services().store.stem(job_id, name)
+    names = sorted(services().store.stems(job_id)) if data is None else None
+    return _stored(data, name, f"no source {name!r}; this explanation has {names or 'no stems yet'}")
+
+
+def _stored(data: bytes | None, filename: str, missing: str):
     if data is None:
-        names = sorted(services().store.stems(job_id))
-        raise Problem(404, "Not found", f"no source {name!r}; this explanation has {names or 'no stems yet'}")
+        raise Problem(404, "Not found", missing)
     waveform, sample_rate = decode(data)
-    return audio_response(waveform, sample_rate, name)
+    return audio_response(waveform, sample_rate, filename)
 
 
 @blueprint.get("/explanations/<job_id>/components/<int:index>")
@@ -48,20 +49,15 @@ def explanation(job_id: str):
     if record["stage"] != Stage.FINISHED.value:
         raise Problem(409, "Not ready", f"the explanation is {record['stage']}; its audio exists once it is finished")
     result = services().store.result(job_id)
+    if result is None:  # deleted between reading the record and reading the result
+        raise Problem(404, "Not found", f"no explanation {job_id!r} for this API key (it may have expired)")
     tags = {t["tag"]: t for t in result["tags"]}
     tag = request.args.get("tag") or result["tags"][0]["tag"]
     if tag not in tags:
         raise Problem(404, "Not found", f"tag {tag!r} was not explained; explained: {sorted(tags)}")
-    k = _k()
+    k = int_arg("k", 3, 1, 1000)
     f = factorization(services().store, record)
     mix, chosen = top_k_mix(f, tags[tag]["weights"], k)
     response = audio_response(mix, f.sample_rate, f"{tag}-top{k}")
     response.headers["X-Components"] = ",".join(map(str, chosen))
     return response
-
-
-def _k() -> int:
-    raw = request.args.get("k", "3")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise Problem(400, "Invalid parameter", f"`k` must be a positive integer, got {raw!r}")
-    return int(raw)

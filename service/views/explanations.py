@@ -49,8 +49,8 @@ def submit():
 
 @blueprint.get("/explanations")
 def list_jobs():
-    limit = _int_arg("limit", 20, 1, MAX_PAGE)
-    offset = _int_arg("offset", 0, 0, 10**9)
+    limit = int_arg("limit", 20, 1, MAX_PAGE)
+    offset = int_arg("offset", 0, 0, 10**9)
     records, total = services().store.list_jobs(current_owner(), offset, limit)
     following = offset + limit
     next_url = url_for("explanations.list_jobs", limit=limit, offset=following) if following < total else None
@@ -80,7 +80,7 @@ def delete(job_id: str):
     return "", 204
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
+def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
