@@ -5,6 +5,12 @@
 const KEY_NAME = "audiolime.apiKey";
 export const KEY_EVENT = "audiolime:key";
 export const root = document.body.dataset.apiRoot || "";
+export const $ = (id) => document.getElementById(id);
+
+/** The listening page of one explanation. */
+export function viewUrl(id) {
+  return `${root}/explanations/${encodeURIComponent(id)}/view`;
+}
 
 export function apiKey() {
   return sessionStorage.getItem(KEY_NAME) || localStorage.getItem(KEY_NAME) || "";
@@ -34,14 +40,15 @@ async function problemOf(response) {
   }
 }
 
-/** fetch() against the API with the key as a header; a problem becomes an ApiProblem. */
+/** fetch() against the API with the key as a header; a problem becomes an ApiProblem.
+ * Uncached unless the caller says otherwise (`cache` in options): status and lists change. */
 export async function api(path, options = {}) {
   const headers = new Headers(options.headers || {});
   const key = apiKey();
   if (key) headers.set("Authorization", `Bearer ${key}`);
   let response;
   try {
-    response = await fetch(root + path, { ...options, headers, cache: "no-store" });
+    response = await fetch(root + path, { cache: "no-store", ...options, headers });
   } catch (error) {
     throw new ApiProblem(0, "Service not reachable", String(error.message || error));
   }
@@ -80,14 +87,14 @@ function hint(text) {
 export async function loadAudio(audio, path) {
   const ticket = (audio._ticket || 0) + 1;
   audio._ticket = ticket;
-  const response = await api(path);
+  const response = await api(path, { cache: "default" }); // the service lets the browser keep audio an hour
   const blob = await response.blob();
   if (audio._ticket !== ticket) return null;
   const previous = audio._blobUrl;
   audio._blobUrl = URL.createObjectURL(blob);
   audio.src = audio._blobUrl;
   if (previous) URL.revokeObjectURL(previous); // after the switch: the element may still be reading it
-  audio.dataset.path = path;
+  audio.dataset.path = path; // what the element holds: callers skip loading it again
   return response;
 }
 
@@ -106,10 +113,10 @@ export function when(iso) {
 
 /** Wires the key form in the page header; calls back when the key changes. */
 export function setUpKeyForm() {
-  const form = document.getElementById("key-form");
-  const input = document.getElementById("api-key");
-  const remember = document.getElementById("remember-key");
-  const status = document.getElementById("key-status");
+  const form = $("key-form");
+  const input = $("api-key");
+  const remember = $("remember-key");
+  const status = $("key-status");
   const describe = () => {
     const where = localStorage.getItem(KEY_NAME) ? "on this device" : sessionStorage.getItem(KEY_NAME) ? "for this tab" : "";
     status.textContent = where ? `a key is in use (${where})` : "no key in use";
@@ -121,7 +128,7 @@ export function setUpKeyForm() {
     input.value = "";
     describe();
   });
-  document.getElementById("forget-key").addEventListener("click", () => {
+  $("forget-key").addEventListener("click", () => {
     storeKey("", false);
     describe();
   });

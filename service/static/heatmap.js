@@ -12,7 +12,7 @@ const STOPS = [
   [1, [178, 24, 43]],
 ];
 
-export function colour(t) {
+function colour(t) {
   const x = Math.max(-1, Math.min(1, t));
   for (let i = 1; i < STOPS.length; i += 1) {
     const [x1, c1] = STOPS[i];
@@ -23,6 +23,11 @@ export function colour(t) {
     }
   }
   return `rgb(${STOPS[STOPS.length - 1][1].join(", ")})`;
+}
+
+/** A component's time span, as the page writes it. */
+export function timeSpan(component) {
+  return `${component.start.toFixed(2)}–${component.end.toFixed(2)} s`;
 }
 
 function formatWeight(weight) {
@@ -38,8 +43,7 @@ function headerRow(segments) {
 }
 
 function cell(component, weight, rank, scale) {
-  const span = `${component.start.toFixed(2)}–${component.end.toFixed(2)} s`;
-  const description = `${component.source}, ${span}: weight ${weight.toPrecision(4)}, rank ${rank}`;
+  const description = `${component.source}, ${timeSpan(component)}: weight ${weight.toPrecision(4)}, rank ${rank}`;
   const button = element("button", {
     type: "button",
     class: "cell",

@@ -1,10 +1,9 @@
 // The index page: submit an explanation from the browser (multipart, as POST /explanations
 // expects: the clip as `audio`, the settings as a JSON part `request`, stems as `stem.<name>`)
 // and list the caller's explanations.
-import { ApiProblem, KEY_EVENT, apiJson, element, root, setUpKeyForm, showProblem, when } from "./common.js";
+import { $, ApiProblem, KEY_EVENT, apiJson, element, root, setUpKeyForm, showProblem, viewUrl, when } from "./common.js";
 
 const PAGE = 20;
-const $ = (id) => document.getElementById(id);
 let nextPage = null;
 
 setUpKeyForm();
@@ -22,8 +21,13 @@ function showStemsField() {
   $("stems-field").hidden = $("separator").value !== "provided";
 }
 
+/** The checked choice of targets: "top_k" or "tags". */
+function targetsChoice() {
+  return document.querySelector('input[name="targets"]:checked').value;
+}
+
 function showTargets() {
-  const byName = document.querySelector('input[name="targets"]:checked').value === "tags";
+  const byName = targetsChoice() === "tags";
   $("tags").disabled = !byName;
   $("top-k").disabled = byName;
 }
@@ -45,7 +49,7 @@ async function submit(event) {
   try {
     const submitted = await apiJson("/explanations", { method: "POST", body });
     $("submit-status").textContent = "Queued; opening its page…";
-    window.location.assign(`${root}/explanations/${encodeURIComponent(submitted.id)}/view`);
+    window.location.assign(viewUrl(submitted.id));
   } catch (problem) {
     $("submit-status").textContent = "";
     showProblem($("submit-problem"), problem);
@@ -89,7 +93,7 @@ function explanationRequest() {
 }
 
 function targets() {
-  if (document.querySelector('input[name="targets"]:checked').value === "top_k") {
+  if (targetsChoice() === "top_k") {
     return { top_k: Number($("top-k").value) || 1 };
   }
   const tags = $("tags").value.split(",").map((t) => t.trim()).filter(Boolean);
@@ -122,9 +126,11 @@ function jsonObject(id, what) {
 
 // -- the caller's explanations ----------------------------------------------------------------
 
-async function listJobs(path = `/explanations?limit=${PAGE}`) {
+/** The first page anew, or with `next` (the previous page's link) the page after, appended. */
+async function listJobs(next = null) {
   const rows = $("jobs").tBodies[0];
-  const appending = path !== `/explanations?limit=${PAGE}`;
+  const appending = next !== null;
+  const path = next ?? `/explanations?limit=${PAGE}`;
   let page;
   try {
     page = await apiJson(path.startsWith(root) && root ? path.slice(root.length) : path);
@@ -143,7 +149,7 @@ async function listJobs(path = `/explanations?limit=${PAGE}`) {
 
 function jobRow(job) {
   const row = element("tr", { "data-job-id": job.id });
-  const link = element("a", { href: `${root}/explanations/${encodeURIComponent(job.id)}/view` });
+  const link = element("a", { href: viewUrl(job.id) });
   link.append(element("code", {}, job.id.slice(0, 12)));
   const cell = element("td");
   cell.append(link);

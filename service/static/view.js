@@ -1,17 +1,17 @@
 // The listening page of one explanation: live progress while it runs; when finished, the heat map
 // of weights (sources × segments), players for the original, the sources, a clicked component and
 // the top-k mix, and the self-check. Everything comes from the API with the key as a header.
-import { KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem, when } from "./common.js";
-import { paintHeatmap, paintLegend } from "./heatmap.js";
+import { $, KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem, when } from "./common.js";
+import { paintHeatmap, paintLegend, timeSpan } from "./heatmap.js";
 
 const POLL_MS = 1000;
 const RETRY_MS = 3000;
 const FORMAT = "flac"; // half the bytes of WAV, and every current browser plays it
+const ENDED = ["finished", "failed", "cancelled"]; // the stages a job does not leave
 
-const view = document.getElementById("view");
+const view = $("view");
 const base = `/explanations/${encodeURIComponent(view.dataset.jobId)}`;
-const $ = (id) => document.getElementById(id);
-const state = { job: null, tag: null, component: null, timer: null, rendered: false, polls: 0 };
+const state = { job: null, tag: null, component: null, timer: null, polls: 0 };
 
 setUpKeyForm();
 document.addEventListener(KEY_EVENT, () => poll());
@@ -59,14 +59,14 @@ function showProgress(job) {
   $("stage").textContent = job.stage;
   $("progress").value = percent;
   $("progress-text").textContent = total ? `${done} of ${total} (${percent.toFixed(1)} %)` : `${percent.toFixed(1)} %`;
-  $("cancel").hidden = ["finished", "failed", "cancelled"].includes(job.stage);
+  $("cancel").hidden = ENDED.includes(job.stage);
   // A failed job's error names the stage it failed in; that chip turns red, the earlier ones stay done.
   const items = [...document.querySelectorAll(".stages li")];
   const current = job.stage === "failed" ? (job.error || {}).stage : job.stage;
   const reached = items.findIndex((li) => li.dataset.stage === current);
   items.forEach((li, i) => {
     li.classList.toggle("done", (reached >= 0 && i < reached) || job.stage === "finished");
-    li.classList.toggle("current", i === reached && !["finished", "failed"].includes(job.stage));
+    li.classList.toggle("current", i === reached && !ENDED.includes(job.stage));
     li.classList.toggle("failed", i === reached && job.stage === "failed");
     if (i === reached) li.setAttribute("aria-current", "step");
     else li.removeAttribute("aria-current");
@@ -94,15 +94,14 @@ function showFailure(error) {
 // -- the result -------------------------------------------------------------------------------
 
 function showResult(job) {
-  if (state.rendered) return;
-  state.rendered = true;
+  if (!$("result").hidden) return; // shown once, by the first poll that saw the job finished
   const result = job.result;
   $("result").hidden = false;
   const select = $("tag");
   select.replaceChildren(...result.tags.map((t) => element("option", { value: t.tag }, t.tag)));
   select.disabled = result.tags.length < 2; // one tag: shown, nothing to choose
   $("mix-k").max = result.components.length;
-  $("mix-k").value = Math.min(3, result.components.length);
+  mixK(); // the template's k, clamped to the components there are
   fillFacts($("run-facts"), runFacts(job));
   setUpPlayers(result);
   if (result.tags.length) selectTag(result.tags[0].tag);
@@ -128,7 +127,7 @@ function selectTag(tag) {
 }
 
 function componentLabel(component) {
-  return `${component.source} ${component.start.toFixed(2)}–${component.end.toFixed(2)} s`;
+  return `${component.source} ${timeSpan(component)}`;
 }
 
 function fillSelfCheck(rows, components) {
@@ -179,13 +178,21 @@ function setUpPlayers(result) {
   }
 }
 
+function audioPath(path) {
+  return `${path}${path.includes("?") ? "&" : "?"}format=${FORMAT}`;
+}
+
+/** Whether a player already holds the audio of `path`, loaded in full. */
+function holds(figure, path) {
+  return figure.dataset.state === "ready" && figure.querySelector("audio").dataset.path === audioPath(path);
+}
+
 /** Loads a player's audio; its figure says how far it got (data-state) and offers the download. */
 async function fillPlayer(figure, path, filename) {
   figure.dataset.state = "loading";
   figure.querySelector(".problem")?.remove();
-  const separator = path.includes("?") ? "&" : "?";
   try {
-    const response = await loadAudio(figure.querySelector("audio"), `${path}${separator}format=${FORMAT}`);
+    const response = await loadAudio(figure.querySelector("audio"), audioPath(path));
     if (response === null) return null; // overtaken by a newer load of the same player
     downloadLink(figure, `${filename}.${FORMAT}`);
     figure.dataset.state = "ready";
@@ -218,10 +225,16 @@ async function listenToComponent(index) {
   figure.dataset.component = String(index);
   const weight = state.tag ? state.tag.weights[index] : null;
   $("component-name").textContent = `${componentLabel(component)}${weight === null ? "" : ` (weight ${weight.toFixed(4)})`}`;
-  const loaded = await fillPlayer(figure, `${base}/components/${index}`, component.name);
+  const path = `${base}/components/${index}`;
+  const audio = figure.querySelector("audio");
+  if (holds(figure, path)) {
+    audio.play().catch(() => {}); // already there: just play it again
+    return;
+  }
+  const loaded = await fillPlayer(figure, path, component.name);
   if (loaded && state.component === index) {
     figure.dataset.loaded = String(index);
-    figure.querySelector("audio").play().catch(() => {}); // a click is a gesture; if refused, the controls remain
+    audio.play().catch(() => {}); // a click is a gesture; if refused, the controls remain
   }
 }
 
@@ -236,10 +249,11 @@ async function loadMix() {
   const figure = document.querySelector('[data-player="mix"]');
   const tag = state.tag.tag;
   const k = mixK();
+  const path = `${base}/audio?tag=${encodeURIComponent(tag)}&k=${k}`;
+  if (holds(figure, path)) return; // this tag's top k already: keep it, and what it says it mixed
   Object.assign(figure.dataset, { tag, k: String(k) });
   delete figure.dataset.components;
-  const query = `tag=${encodeURIComponent(tag)}&k=${k}`;
-  const response = await fillPlayer(figure, `${base}/audio?${query}`, `${tag}-top${k}`);
+  const response = await fillPlayer(figure, path, `${tag}-top${k}`);
   if (!response) return;
   // The service says which components it mixed: fewer than k when fewer are positive.
   const chosen = (response.headers.get("X-Components") || "").split(",").filter(Boolean).map(Number);

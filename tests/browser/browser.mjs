@@ -1,5 +1,6 @@
 // What the page scripts share: Chromium launched from Debian's package, arguments, and checks
 // that hold on every page (no script errors, the key only ever in the Authorization header).
+import { mkdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 
@@ -15,6 +16,21 @@ export async function launch() {
     executablePath: CHROMIUM,
     args: ["--autoplay-policy=no-user-gesture-required", "--mute-audio"],
   });
+}
+
+/** Runs `run(page, seen)` in a fresh page of a watched context (see watchedContext) with `timeout`
+ * as its default, `out` made first; prints the report `run` returns and closes the browser. */
+export async function session({ key, origin, out, timeout }, run) {
+  const browser = await launch();
+  try {
+    mkdirSync(out, { recursive: true });
+    const { context, seen } = await watchedContext(browser, key, origin);
+    const page = await context.newPage();
+    page.setDefaultTimeout(timeout);
+    emit(await run(page, seen));
+  } finally {
+    await browser.close();
+  }
 }
 
 /** A browser context that records page errors and every request's URL and Authorization header. */
@@ -69,6 +85,12 @@ export async function audioBytes(page, selector) {
     return btoa(text);
   });
   return Buffer.from(base64, "base64");
+}
+
+/** A <dl>'s terms and descriptions as an object. */
+export async function facts(page, selector) {
+  return page.$eval(selector, (list) => Object.fromEntries(
+    [...list.querySelectorAll("dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
 }
 
 export function emit(report) {

@@ -2,9 +2,8 @@
 // view page until it is finished, and prints one JSON report on stdout:
 //   node index_page.mjs --base URL --key KEY --tagger URL --audio mix.wav --stem bass.wav --stem … --out DIR
 // First it submits without stems (a problem the page must show), then with them.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { emit, keyReport, launch, options, watchedContext } from "./browser.mjs";
+import { keyReport, options, session } from "./browser.mjs";
 
 const args = options({
   base: { type: "string" }, key: { type: "string" }, tagger: { type: "string" }, audio: { type: "string" },
@@ -12,12 +11,8 @@ const args = options({
 });
 const TIMEOUT = 60000;
 
-const browser = await launch();
-try {
-  mkdirSync(args.out, { recursive: true });
-  const { context, seen } = await watchedContext(browser, null); // the key goes in through the page's form
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
+// No key in storage: it goes in through the page's form.
+await session({ key: null, out: args.out, timeout: TIMEOUT }, async (page, seen) => {
   await page.goto(`${args.base}/`);
   await page.waitForSelector("#jobs-problem:not([hidden])"); // no key yet: the list is refused (401)
   const keyless = seen.requests.length;
@@ -39,11 +34,8 @@ try {
   report.listed = await page.$$eval("#jobs tbody tr", (rows) => rows.map((r) => ({
     id: r.dataset.jobId, stage: r.cells[1].textContent, href: r.querySelector("a").getAttribute("href") })));
   report.stored_key = await page.evaluate(() => ({ local: localStorage.getItem("audiolime.apiKey"), session: sessionStorage.getItem("audiolime.apiKey") }));
-  Object.assign(report, keyReport(seen, args.key, keyless), { errors: seen.errors.filter((e) => !isExpected(e)) });
-  emit(report);
-} finally {
-  await browser.close();
-}
+  return Object.assign(report, keyReport(seen, args.key, keyless), { errors: seen.errors.filter((e) => !isExpected(e)) });
+});
 
 async function enterKey(page, key) {
   await page.fill("#api-key", key);

@@ -1,9 +1,8 @@
 // Watches the view page of a running explanation (live stage and progress), cancels it from the
 // page, then opens the page of a failed one; prints one JSON report on stdout:
 //   node progress_page.mjs --base URL --key KEY --running ID --failed ID --out DIR
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { emit, keyReport, launch, options, watchedContext } from "./browser.mjs";
+import { facts, keyReport, options, session } from "./browser.mjs";
 
 const args = options({
   base: { type: "string" }, key: { type: "string" }, running: { type: "string" }, failed: { type: "string" },
@@ -12,12 +11,7 @@ const args = options({
 const TIMEOUT = 60000;
 const DISTINCT_PROGRESS = 3; // the page must have shown the count move at least twice
 
-const browser = await launch();
-try {
-  mkdirSync(args.out, { recursive: true });
-  const { context, seen } = await watchedContext(browser, args.key, new URL(args.base).origin);
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
+await session({ key: args.key, origin: new URL(args.base).origin, out: args.out, timeout: TIMEOUT }, async (page, seen) => {
   await page.goto(`${args.base}/explanations/${args.running}/view`);
   const report = { running: await watchProgress(page) };
   report.running_screenshot = join(args.out, "view-running.png");
@@ -25,11 +19,8 @@ try {
   report.cancelled = await cancel(page);
   await page.goto(`${args.base}/explanations/${args.failed}/view`);
   report.failed = await failure(page);
-  Object.assign(report, keyReport(seen, args.key), { errors: seen.errors });
-  emit(report);
-} finally {
-  await browser.close();
-}
+  return Object.assign(report, keyReport(seen, args.key), { errors: seen.errors });
+});
 
 /** What the page showed while the job ran: stages, progress texts and bar values, as they changed. */
 async function watchProgress(page) {
@@ -59,11 +50,11 @@ async function cancel(page) {
 
 async function failure(page) {
   await page.waitForSelector('#view[data-stage="failed"] #failed:not([hidden])');
-  return page.evaluate(() => ({
+  const shown = await page.evaluate(() => ({
     title: document.getElementById("error-title").textContent,
     detail: document.getElementById("error-detail").textContent,
-    facts: Object.fromEntries([...document.querySelectorAll("#error-facts dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
     failed_chip: document.querySelector(".stages li.failed")?.dataset.stage || null,
     result_visible: !document.getElementById("result").hidden,
   }));
+  return { ...shown, facts: await facts(page, "#error-facts") };
 }

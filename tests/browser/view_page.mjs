@@ -2,19 +2,14 @@
 // report on stdout (tests/browser/test_view_page.py asserts on it):
 //   node view_page.mjs --base http://127.0.0.1:PORT --job ID [--key KEY] --out DIR
 // DIR receives view-page.png and the audio the players really hold (component-<i>.flac, mix-….flac).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { audioBytes, emit, keyReport, launch, options, watchedContext } from "./browser.mjs";
+import { audioBytes, facts, keyReport, options, session } from "./browser.mjs";
 
 const args = options({ base: { type: "string" }, job: { type: "string" }, key: { type: "string" }, out: { type: "string" } });
 const TIMEOUT = 30000;
 
-const browser = await launch();
-try {
-  mkdirSync(args.out, { recursive: true });
-  const { context, seen } = await watchedContext(browser, args.key, new URL(args.base).origin);
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
+await session({ key: args.key, origin: new URL(args.base).origin, out: args.out, timeout: TIMEOUT }, async (page, seen) => {
   await page.goto(`${args.base}/explanations/${args.job}/view`);
   await page.waitForSelector('#view[data-stage="finished"] #result:not([hidden])');
   const report = { stage: await page.textContent("#stage") };
@@ -31,11 +26,8 @@ try {
   await page.locator("#heatmap").scrollIntoViewIfNeeded();
   report.screenshot = join(args.out, "view-page.png");
   await page.screenshot({ path: report.screenshot, fullPage: true });
-  Object.assign(report, keyReport(seen, args.key), { errors: seen.errors });
-  emit(report);
-} finally {
-  await browser.close();
-}
+  return Object.assign(report, keyReport(seen, args.key), { errors: seen.errors });
+});
 
 /** The heat map as drawn for one tag: its grid and each cell's attributes and colour. */
 async function heatmapFor(page, tag) {
@@ -56,11 +48,6 @@ async function heatmapFor(page, tag) {
       in_mix: cell.classList.contains("in-mix"),
     })),
   }));
-}
-
-async function facts(page, selector) {
-  return page.$eval(selector, (list) => Object.fromEntries(
-    [...list.querySelectorAll("dt")].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
 }
 
 /** Every player once its audio has arrived and its metadata is read. */
