@@ -14,7 +14,7 @@ from audiolime_client.client import DEFAULT_URL, Client  # noqa: E402
 from audiolime_client.errors import (  # noqa: E402
     ApiError, AudiolimeError, BadRequest, ConnectionFailed, JobCancelled, JobFailed, JobNotFinished, JobStateError,
     NotFound, NotReady, PayloadTooLarge, ServerError, ServiceUnavailable, Timeout, Unauthorized, Unprocessable,
-    UnexpectedResponse, UnsupportedMediaType,
+    UnexpectedResponse, UnsupportedMediaType, UsageError,
 )
 from audiolime_client.http import RetryPolicy, Transport  # noqa: E402
 from audiolime_client.models import (  # noqa: E402
@@ -29,5 +29,5 @@ __all__ = [
     "NotFound", "NotReady", "Page", "PayloadTooLarge", "Progress", "RankedComponent", "RetryPolicy", "Segment",
     "SelfCheckRow", "ServerError", "ServiceUnavailable", "Stage", "Submitted", "TagExplanation",
     "TaggerSettings", "Timeout", "Transport", "Unauthorized", "UnexpectedResponse", "Unprocessable",
-    "UnsupportedMediaType", "explanation_request",
+    "UnsupportedMediaType", "UsageError", "explanation_request",
 ]

@@ -10,6 +10,8 @@ from typing import Iterable, Union
 import numpy as np
 import soundfile
 
+from audiolime_client.errors import UsageError
+
 AudioLike = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
 FORMATS = ("wav", "flac")
 
@@ -18,10 +20,10 @@ def upload_part(audio: AudioLike, sample_rate: int | None, name: str) -> tuple[s
     """(filename, bytes, media type) for one multipart file part."""
     if isinstance(audio, np.ndarray):
         if sample_rate is None:
-            raise ValueError(f"{name}: a numpy array needs sample_rate")
+            raise UsageError(f"{name}: a numpy array needs sample_rate")
         return f"{name}.wav", array_to_wav(audio, sample_rate), "audio/wav"
     if sample_rate is not None:
-        raise ValueError(f"{name}: sample_rate is for numpy arrays only; an audio file carries its own")
+        raise UsageError(f"{name}: sample_rate is for numpy arrays only; an audio file carries its own")
     if isinstance(audio, (bytes, bytearray, memoryview)):
         return name, bytes(audio), "application/octet-stream"  # the service reads the format from the bytes
     if isinstance(audio, (str, os.PathLike)):
@@ -38,9 +40,9 @@ def array_to_wav(waveform: np.ndarray, sample_rate: int) -> bytes:
     16-bit rounding of it; integer arrays keep their own width.
     """
     if waveform.ndim not in (1, 2):
-        raise ValueError(f"audio arrays are (frames,) or (frames, channels); got shape {waveform.shape}")
+        raise UsageError(f"audio arrays are (frames,) or (frames, channels); got shape {waveform.shape}")
     if waveform.ndim == 2 and waveform.shape[1] > waveform.shape[0]:
-        raise ValueError(f"audio array of shape {waveform.shape} looks like (channels, frames); "
+        raise UsageError(f"audio array of shape {waveform.shape} looks like (channels, frames); "
                          "pass (frames, channels), e.g. waveform.T")
     subtype = {np.dtype("int16"): "PCM_16", np.dtype("int32"): "PCM_32"}.get(waveform.dtype, "FLOAT")
     data = waveform if subtype != "FLOAT" else waveform.astype(np.float32, copy=False)
@@ -51,7 +53,7 @@ def array_to_wav(waveform: np.ndarray, sample_rate: int) -> bytes:
 
 def check_format(audio_format: str) -> str:
     if audio_format not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {audio_format!r}")
+        raise UsageError(f"format must be one of {', '.join(FORMATS)}; got {audio_format!r}")
     return audio_format
 
 

@@ -13,13 +13,15 @@ from typing import Sequence
 
 from audiolime_client import __version__, commands, options
 from audiolime_client.audio import FORMATS
-from audiolime_client.client import DEFAULT_URL
-from audiolime_client.errors import (
-    AudiolimeError, ConnectionFailed, JobCancelled, JobFailed, ServerError, Timeout,
+from audiolime_client.defaults import (
+    DEFAULT_AUDIO_FORMAT, DEFAULT_CLI_HTTP_TIMEOUT, DEFAULT_K, DEFAULT_LIST_LIMIT, DEFAULT_POLL_INTERVAL,
+    DEFAULT_RETRIES, DEFAULT_ROWS, DEFAULT_URL,
 )
-from audiolime_client.exitcodes import EPILOG, Exit
+from audiolime_client.errors import (
+    AudiolimeError, ConnectionFailed, JobCancelled, JobFailed, ServerError, Timeout, UsageError,
+)
+from audiolime_client.exitcodes import EPILOG, Exit, for_stage
 from audiolime_client.settings import ENCODINGS, INPUT_POLICIES, PROTOCOLS, SEPARATORS
-from audiolime_client.tables import error_text
 
 ENV_URL, ENV_KEY = "AUDIOLIME_URL", "AUDIOLIME_API_KEY"
 
@@ -40,9 +42,10 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--api-key", default=os.environ.get(ENV_KEY), metavar="KEY",
                        help=f"API key, sent as `Authorization: Bearer` (env {ENV_KEY}, which keeps it out of "
                             "the process list); never printed")
-    group.add_argument("--http-timeout", type=options.positive_float, default=60.0, metavar="SECONDS",
+    group.add_argument("--http-timeout", type=options.positive_float, default=DEFAULT_CLI_HTTP_TIMEOUT,
+                       metavar="SECONDS",
                        help="timeout of each HTTP request (default %(default)s)")
-    group.add_argument("--retries", type=options.non_negative_int, default=4, metavar="N",
+    group.add_argument("--retries", type=options.non_negative_int, default=DEFAULT_RETRIES, metavar="N",
                        help="retries on 503 and connection errors, with exponential backoff (default %(default)s)")
 
 
@@ -50,14 +53,15 @@ def add_waiting_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("waiting and output")
     group.add_argument("--out", type=Path, metavar="DIR",
                        help="write result.json, sources/, the top-k mixes and heatmap.png/.svg here")
-    group.add_argument("--k", type=options.positive_int, default=3,
+    group.add_argument("--k", type=options.positive_int, default=DEFAULT_K,
                        help="components in each explanation mix (default %(default)s)")
-    group.add_argument("--format", choices=FORMATS, default="wav", help="audio format of the files written")
-    group.add_argument("--rows", type=options.positive_int, default=5,
+    group.add_argument("--format", choices=FORMATS, default=DEFAULT_AUDIO_FORMAT,
+                       help="audio format of the files written")
+    group.add_argument("--rows", type=options.positive_int, default=DEFAULT_ROWS,
                        help="top components listed per tag (default %(default)s)")
     group.add_argument("--timeout", type=options.positive_float, metavar="SECONDS",
                        help="give up waiting after this long (exit 5; the job keeps running)")
-    group.add_argument("--poll-interval", type=options.positive_float, default=0.5, metavar="SECONDS")
+    group.add_argument("--poll-interval", type=options.positive_float, default=DEFAULT_POLL_INTERVAL, metavar="SECONDS")
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -66,7 +70,8 @@ def add_explain(subparsers) -> None:
         "explain", help="explain a clip: submit, wait with a progress bar, report, save",
         description="Submit a clip and a tagger, wait for the explanation with a progress bar, print the top "
                     "components and the self-check per tag, and write result.json, the sources, the top-k "
-                    "mixes and a heat map (PNG and SVG) into --out (default ./audiolime-<id>).")
+                    "mixes and a heat map (PNG and SVG) into --out (default ./audiolime-<the id's first 8 "
+                    "characters>).")
     parser.add_argument("audio", type=options.existing_file, help="the clip (WAV, FLAC, OGG or MP3)")
     tagger = parser.add_argument_group("tagger")
     tagger.add_argument("--tagger", required=True, metavar="URL",
@@ -120,15 +125,21 @@ def add_job_commands(subparsers) -> None:
     status.add_argument("id")
     status.add_argument("--json", action="store_true", help="the API's JSON document")
     status.set_defaults(run=commands.status)
-    download = subparsers.add_parser("download", help="save a finished job's files",
-                                     description="Write a finished job's files into --out.")
+    download = subparsers.add_parser(
+        "download", help="save a finished job's files",
+        description="Write a finished job's files into --out. Exits 1 if the job failed and 6 if it was "
+                    "cancelled; a job still queued or running is not waited for: it exits 3 and writes nothing "
+                    "(`audiolime wait ID --out DIR` waits, then saves). A --tag that was not explained exits 2 "
+                    "before anything is written.")
     download.add_argument("id")
     download.add_argument("--out", type=Path, required=True, metavar="DIR")
     download.add_argument("--what", choices=commands.WHAT_CHOICES, action="append",
                           help="repeatable; default: result, sources, explanation, heatmap (all adds components)")
     download.add_argument("--tag", action="append", help="only these tags' mixes and heat maps; repeatable")
-    download.add_argument("--k", type=options.positive_int, default=3)
-    download.add_argument("--format", choices=FORMATS, default="wav")
+    download.add_argument("--k", type=options.positive_int, default=DEFAULT_K,
+                          help="components in each explanation mix (default %(default)s)")
+    download.add_argument("--format", choices=FORMATS, default=DEFAULT_AUDIO_FORMAT,
+                          help="audio format of the files written (default %(default)s)")
     download.set_defaults(run=commands.download)
     cancel = subparsers.add_parser("cancel", help="cancel a job (or delete an ended one)",
                                    description="Cancel a queued or running job (the worker stops within one "
@@ -136,8 +147,9 @@ def add_job_commands(subparsers) -> None:
     cancel.add_argument("id")
     cancel.set_defaults(run=commands.cancel)
     listing = subparsers.add_parser("list", help="this API key's jobs, newest first")
-    listing.add_argument("--limit", type=options.positive_int, default=20)
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--limit", type=options.positive_int, default=DEFAULT_LIST_LIMIT,
+                         help="at most this many jobs (default %(default)s)")
+    listing.add_argument("--json", action="store_true", help="the API's JSON documents, as one array")
     listing.set_defaults(run=commands.list_jobs)
 
 
@@ -160,11 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
-    except AudiolimeError as exc:
-        return _report(exc)
-    except ValueError as exc:  # settings the client itself refuses, before sending anything
+    except UsageError as exc:  # refused by the client itself, before sending (or writing) anything
         print(f"audiolime: error: {exc}", file=sys.stderr)
         return Exit.USAGE
+    except AudiolimeError as exc:
+        return _report(exc)
     except OSError as exc:
         print(f"audiolime: error: {exc}", file=sys.stderr)
         return Exit.FILE_ERROR
@@ -172,12 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report(exc: AudiolimeError) -> int:
     """One line on stderr that says what went wrong, and the exit code for it."""
-    if isinstance(exc, JobFailed):
-        print(f"audiolime: job {exc.job.id} failed: {error_text(exc.job)}", file=sys.stderr)
-        return Exit.JOB_FAILED
-    print(f"audiolime: error: {exc}", file=sys.stderr)
-    if isinstance(exc, JobCancelled):
-        return Exit.CANCELLED
+    # a failure is the job's news, not the command's error: "audiolime: job ID failed: …"
+    print(f"audiolime: {exc}" if isinstance(exc, JobFailed) else f"audiolime: error: {exc}", file=sys.stderr)
+    if isinstance(exc, (JobFailed, JobCancelled)):
+        return for_stage(exc.job.stage)
     if isinstance(exc, Timeout):
         return Exit.TIMEOUT
     if isinstance(exc, (ConnectionFailed, ServerError)):

@@ -15,16 +15,16 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TextIO
 from urllib.parse import quote
 
 from audiolime_client.audio import AudioLike, check_format, upload_part, write_chunks
-from audiolime_client.errors import NotFound, Timeout, raise_for_outcome
+from audiolime_client.defaults import (
+    DEFAULT_AUDIO_FORMAT, DEFAULT_BACKOFF, DEFAULT_HTTP_TIMEOUT, DEFAULT_K, DEFAULT_POLL_INTERVAL, DEFAULT_RETRIES,
+    DEFAULT_URL, PAGE_SIZE,
+)
+from audiolime_client.errors import NotFound, Timeout, UsageError, raise_for_outcome
 from audiolime_client.files import PARTS, save_job_files
 from audiolime_client.http import RetryPolicy, Transport
 from audiolime_client.models import Explanation, Job, Page, Submitted
 from audiolime_client.progress import ProgressBar
 from audiolime_client.settings import PROVIDED, TaggerLike, explanation_request
-
-DEFAULT_URL = "http://127.0.0.1:8600"
-DEFAULT_POLL_INTERVAL = 0.5
-PAGE_SIZE = 100  # the API's largest page
 
 JobRef = str | Submitted | Job
 
@@ -33,11 +33,17 @@ def job_id(ref: JobRef) -> str:
     return ref if isinstance(ref, str) else ref.id
 
 
+def _job_path(ref: JobRef, *rest: str | int) -> str:
+    """The API path of a job ("explanations/ID") or of something under it; each part URL-quoted."""
+    return "/".join(["explanations", quote(job_id(ref)), *(quote(str(part), safe="") for part in rest)])
+
+
 class Client:
     """One API base URL and key, one HTTP session (keep-alive), retries on 503 and lost connections."""
 
-    def __init__(self, base_url: str = DEFAULT_URL, api_key: str | None = None, *, timeout: float = 30.0,
-                 retries: int = 4, backoff: float = 0.5, transport: Transport | None = None):
+    def __init__(self, base_url: str = DEFAULT_URL, api_key: str | None = None, *,
+                 timeout: float = DEFAULT_HTTP_TIMEOUT, retries: int = DEFAULT_RETRIES,
+                 backoff: float = DEFAULT_BACKOFF, transport: Transport | None = None):
         self.transport = transport or Transport(base_url, api_key, timeout=timeout,
                                                 retry=RetryPolicy(retries=retries, backoff=backoff))
 
@@ -63,7 +69,7 @@ class Client:
         `stems` ({name: audio}) imply `separator="provided"`. Other keywords (residual,
         fade_seconds, surrogate, self_check_k) go into the request as the API names them."""
         if stems and separator not in (None, PROVIDED):
-            raise ValueError(f"stems are only used with separator 'provided', not {separator!r}")
+            raise UsageError(f"stems are only used with separator 'provided', not {separator!r}")
         body = explanation_request(tagger, separator=PROVIDED if stems else separator, segments=segments,
                                    samples=samples, seed=seed, tags=tags, top_k=top_k, **request)
         files = {"audio": upload_part(audio, sample_rate, "audio"),
@@ -74,7 +80,7 @@ class Client:
 
     def get(self, ref: JobRef) -> Job:
         """The job's status, progress, and its result once finished."""
-        return self.transport.document("GET", f"explanations/{quote(job_id(ref))}", Job.from_json)
+        return self.transport.document("GET", _job_path(ref), Job.from_json)
 
     def wait(self, ref: JobRef, *, timeout: float | None = None, progress: bool | TextIO = False,
              poll_interval: float = DEFAULT_POLL_INTERVAL, on_progress: Callable[[Job], None] | None = None) -> Job:
@@ -112,7 +118,12 @@ class Client:
 
     def result(self, ref: JobRef) -> Explanation:
         """The explanation of a finished job; JobFailed, JobCancelled or JobNotFinished otherwise."""
-        return raise_for_outcome(self.get(ref)).result
+        return self._finished(ref).result
+
+    def _finished(self, ref: JobRef) -> Job:
+        """The job, known to be finished; an ended Job object is used as is, since it cannot change."""
+        job = ref if isinstance(ref, Job) and ref.done else self.get(ref)
+        return raise_for_outcome(job)
 
     def page(self, limit: int = 20, offset: int = 0) -> Page:
         return self.transport.document("GET", "explanations", Page.from_json,
@@ -130,7 +141,7 @@ class Client:
     def delete(self, ref: JobRef) -> None:
         """DELETE the job: a queued or running one is cancelled (its record stays, `cancelled`,
         until it expires), an ended one is removed with all its data."""
-        self.transport.request("DELETE", f"explanations/{quote(job_id(ref))}")
+        self.transport.request("DELETE", _job_path(ref))
 
     def cancel(self, ref: JobRef) -> Job | None:
         """Cancel the job (the same DELETE); its state afterwards, or None if it had already
@@ -147,26 +158,26 @@ class Client:
     # -- audio -------------------------------------------------------------------------------------
 
     def download_source(self, ref: JobRef, name: str, path: str | Path | None = None, *,
-                        format: str = "wav") -> bytes | Path:
+                        format: str = DEFAULT_AUDIO_FORMAT) -> bytes | Path:
         """One full source (stem). Bytes, or written to `path` (then the Path)."""
-        return self._download(f"explanations/{quote(job_id(ref))}/sources/{quote(name, safe='')}", {}, path, format)
+        return self._download(_job_path(ref, "sources", name), {}, path, format)
 
     def download_component(self, ref: JobRef, index: int, path: str | Path | None = None, *,
-                           format: str = "wav") -> bytes | Path:
+                           format: str = DEFAULT_AUDIO_FORMAT) -> bytes | Path:
         """One component: full length, silent outside its segment."""
-        return self._download(f"explanations/{quote(job_id(ref))}/components/{int(index)}", {}, path, format)
+        return self._download(_job_path(ref, "components", int(index)), {}, path, format)
 
-    def download_explanation(self, ref: JobRef, tag: str | None = None, k: int = 3,
-                             path: str | Path | None = None, *, format: str = "wav") -> bytes | Path:
+    def download_explanation(self, ref: JobRef, tag: str | None = None, k: int = DEFAULT_K,
+                             path: str | Path | None = None, *, format: str = DEFAULT_AUDIO_FORMAT) -> bytes | Path:
         """The listenable explanation: the mix of the tag's top-k positive components."""
         params = {"k": int(k), **({"tag": tag} if tag is not None else {})}
-        return self._download(f"explanations/{quote(job_id(ref))}/audio", params, path, format)
+        return self._download(_job_path(ref, "audio"), params, path, format)
 
-    def download_all(self, ref: JobRef, out_dir: str | Path, *, k: int = 3, format: str = "wav",
-                     components: bool = False) -> dict[str, Path]:
+    def download_all(self, ref: JobRef, out_dir: str | Path, *, k: int = DEFAULT_K,
+                     format: str = DEFAULT_AUDIO_FORMAT, components: bool = False) -> dict[str, Path]:
         """result.json, every source, each tag's top-k mix (and every component if asked) into out_dir."""
         parts = PARTS if components else PARTS[:3]
-        return save_job_files(self, self.get(ref), Path(out_dir), parts=parts, k=k, audio_format=format)
+        return save_job_files(self, self._finished(ref), Path(out_dir), parts=parts, k=k, audio_format=format)
 
     def _download(self, path: str, params: dict, target: str | Path | None, audio_format: str) -> bytes | Path:
         params = {**params, "format": check_format(audio_format)}

@@ -5,13 +5,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Iterable
 
 from audiolime_client import tables
 from audiolime_client.client import Client
-from audiolime_client.exitcodes import Exit
 from audiolime_client.errors import raise_for_outcome
+from audiolime_client.exitcodes import Exit, for_stage
 from audiolime_client.files import PARTS, save_job_files
-from audiolime_client.models import Job, Stage
+from audiolime_client.models import Job
 from audiolime_client.options import tagger_settings
 
 WHAT_DEFAULT = ("result", "sources", "explanation", "heatmap")
@@ -37,7 +38,12 @@ def explain(args: argparse.Namespace) -> int:
             print(submitted.id)
             return Exit.OK
         note(f"submitted {submitted.id} ({client.transport.url(submitted.status_url)})")
-        return finish(client, args, submitted.id, args.out or Path(f"audiolime-{submitted.id[:8]}"))
+        return finish(client, args, submitted.id, args.out or default_out(submitted.id))
+
+
+def default_out(job_id: str) -> Path:
+    """explain's folder when --out is not given: short enough to type, unique enough in practice."""
+    return Path(f"audiolime-{job_id[:8]}")
 
 
 def wait(args: argparse.Namespace) -> int:
@@ -71,9 +77,9 @@ def _summary(job: Job) -> str:
             f"({', '.join(result.sources)})")
 
 
-def save(client: Client, job: Job, out: Path, what, *, k: int, audio_format: str,
+def save(client: Client, job: Job, out: Path, what: Iterable[str], *, k: int, audio_format: str,
          tags: list[str] | None = None) -> list[Path]:
-    """The chosen parts of a finished job into `out` (heat map included); the files written."""
+    """The chosen parts of a job known to be finished into `out` (heat map included); the files written."""
     what = set(WHAT_CHOICES[:-1] if "all" in what else what)
     files = save_job_files(client, job, out, parts=what & set(PARTS), tags=tags, k=k, audio_format=audio_format)
     written = list(files.values())
@@ -92,7 +98,7 @@ def status(args: argparse.Namespace) -> int:
         print(json.dumps(job.raw, indent=2, ensure_ascii=False))
     else:
         print(tables.status_lines(job))
-    return {Stage.FAILED: Exit.JOB_FAILED, Stage.CANCELLED: Exit.CANCELLED}.get(job.stage, Exit.OK)
+    return for_stage(job.stage)
 
 
 def download(args: argparse.Namespace) -> int:

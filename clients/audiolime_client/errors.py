@@ -1,6 +1,7 @@
 """One exception tree for everything the client can run into.
 
     AudiolimeError
+    ├── UsageError               bad arguments, refused before anything is sent (also a builtin ValueError)
     ├── ApiError                 the API answered an error (problem+json fields attached)
     │   ├── BadRequest           400
     │   ├── Unauthorized         401
@@ -31,6 +32,11 @@ PROBLEM_FIELDS = ("type", "title", "status", "detail")
 
 class AudiolimeError(Exception):
     """Base of every error this package raises."""
+
+
+class UsageError(AudiolimeError, ValueError):
+    """The caller's arguments are wrong; raised before any request is sent, so retrying cannot help.
+    A ValueError too, so `except ValueError` written before this class existed still catches it."""
 
 
 class ApiError(AudiolimeError):
@@ -148,7 +154,7 @@ def raise_for_outcome(job: "Job") -> "Job":
     """The job if it finished; its failure or cancellation as an exception, JobNotFinished if it runs."""
     stage = getattr(job.stage, "value", job.stage)
     if stage == "failed":
-        raise JobFailed(f"job {job.id} failed: {job.error}", job)
+        raise JobFailed(f"job {job.id} failed: {job.error or '(no reason given)'}", job)
     if stage == "cancelled":
         raise JobCancelled(f"job {job.id} was cancelled", job)
     if stage != "finished":

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from audiolime_client.models import Stage
+
 
 class Exit(IntEnum):
     OK = 0  # done (status: the job is queued, running or finished)
@@ -14,6 +16,11 @@ class Exit(IntEnum):
     CANCELLED = 6  # the job was cancelled
     FILE_ERROR = 7  # an input could not be read or an output not written
     INTERRUPTED = 130  # Ctrl-C (the job keeps running)
+
+
+def for_stage(stage: Stage) -> Exit:
+    """The exit code a job's stage means: `status`, `wait` and `download` all answer the same way."""
+    return {Stage.FAILED: Exit.JOB_FAILED, Stage.CANCELLED: Exit.CANCELLED}.get(stage, Exit.OK)
 
 
 EPILOG = "exit codes:\n" + "\n".join(

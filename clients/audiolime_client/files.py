@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from audiolime_client.errors import raise_for_outcome
-from audiolime_client.models import Job
+from audiolime_client.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_K
+from audiolime_client.errors import UsageError
+from audiolime_client.models import Explanation, Job
 
 if TYPE_CHECKING:
     from audiolime_client.client import Client
@@ -30,23 +31,26 @@ PARTS = ("result", "sources", "explanation", "components")
 
 
 def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable[str] = PARTS[:3],
-                   tags: Iterable[str] | None = None, k: int = 3, audio_format: str = "wav") -> dict[str, Path]:
-    """The chosen parts of a finished job ({what: path}); JobFailed / JobCancelled if it did not finish.
-    `tags` limits the explanation mixes to those tags (default: every explained tag)."""
-    result = raise_for_outcome(job).result
-    if result is None:
-        raise ValueError(f"job {job.id} has no result yet")
+                   tags: Iterable[str] | None = None, k: int = DEFAULT_K,
+                   audio_format: str = DEFAULT_AUDIO_FORMAT) -> dict[str, Path]:
+    """The chosen parts of a finished job ({what: path}); the caller has checked that it finished
+    (Client.wait, Client.result, raise_for_outcome). `tags` limits the explanation mixes to those
+    tags (default: every explained tag). Arguments are checked before anything is written."""
+    result = job.result
+    if result is None:  # a contract slip of the caller, not something a user can fix
+        raise ValueError(f"job {job.id} has no result: pass a finished job")
     parts = set(parts)
     unknown = parts - set(PARTS)
     if unknown:
-        raise ValueError(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
+        raise UsageError(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    chosen = result.tag_names if tags is None else check_tags(result, tags)
     written = {"result": save_result(job, out_dir)} if "result" in parts else {}
     if "sources" in parts:
         for name in result.sources:
             written[f"source:{name}"] = client.download_source(
                 job, name, out_dir / "sources" / f"{slug(name)}.{audio_format}", format=audio_format)
     if "explanation" in parts:
-        for tag in result.tag_names if tags is None else [result.tag(t).tag for t in tags]:
+        for tag in chosen:
             written[f"explanation:{tag}"] = client.download_explanation(
                 job, tag, k, out_dir / f"explanation-{slug(tag)}-top{k}.{audio_format}", format=audio_format)
     if "components" in parts:
@@ -55,6 +59,16 @@ def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable
             written[f"component:{component.index}"] = client.download_component(
                 job, component.index, target, format=audio_format)
     return written
+
+
+def check_tags(result: Explanation, tags: Iterable[str]) -> list[str]:
+    """The tags asked for, or UsageError naming the explained ones: a typo must not leave half a folder."""
+    wanted = list(tags)
+    missing = [tag for tag in wanted if tag not in result.tag_names]
+    if missing:
+        named = "tag " + repr(missing[0]) + " was" if len(missing) == 1 else f"tags {missing} were"
+        raise UsageError(f"{named} not explained; explained: {', '.join(result.tag_names)}")
+    return wanted
 
 
 def save_result(job: Job, out_dir: Path) -> Path:

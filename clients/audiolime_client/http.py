@@ -18,6 +18,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from audiolime_client import __version__
+from audiolime_client.defaults import DEFAULT_BACKOFF, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_DELAY, DEFAULT_RETRIES
 from audiolime_client.errors import ApiError, ConnectionFailed, UnexpectedResponse
 
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -30,9 +31,9 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently to try again."""
-    retries: int = 4  # attempts after the first one
-    backoff: float = 0.5  # seconds before the first retry, doubled before each next one
-    max_delay: float = 30.0  # cap on any one wait, Retry-After included
+    retries: int = DEFAULT_RETRIES  # attempts after the first one
+    backoff: float = DEFAULT_BACKOFF  # seconds before the first retry, doubled before each next one
+    max_delay: float = DEFAULT_MAX_DELAY  # cap on any one wait, Retry-After included
 
     def delay(self, retry: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number `retry` (0-based); the server's Retry-After wins."""
@@ -59,14 +60,13 @@ def never_connected(error: requests.RequestException) -> bool:
     """True when the request cannot have reached the server (refused, or connecting timed out)."""
     if isinstance(error, requests.ConnectTimeout):
         return True
-    reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+    return isinstance(_cause(error), (NewConnectionError, ConnectTimeoutError))
 
 
 class Transport:
     """Sends requests to one API base URL; the API key goes in `Authorization: Bearer`."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 30.0,
+    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = DEFAULT_HTTP_TIMEOUT,
                  retry: RetryPolicy = RetryPolicy(), session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         self.base_url = base_url.rstrip("/")
@@ -147,8 +147,12 @@ def problem(method: str, url: str, response: requests.Response) -> ApiError:
                                  retry_after=parse_retry_after(response.headers.get("Retry-After")))
 
 
+def _cause(error: requests.RequestException) -> Any:
+    """urllib3's underlying error, which requests wraps as its first argument (None if it did not)."""
+    return getattr(error.args[0], "reason", None) if error.args else None
+
+
 def _reason(error: requests.RequestException) -> str:
     """The innermost reason, e.g. "Connection refused", not urllib3's pool wording."""
-    reason = getattr(error.args[0], "reason", None) if error.args else None
-    text = str(reason or error)
+    text = str(_cause(error) or error)
     return text.split(": ", 1)[-1] if "Failed to establish a new connection" in text else text

@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from audiolime_client.defaults import DEFAULT_K
+
 
 class Stage(str, Enum):
     QUEUED = "queued"
@@ -58,7 +60,11 @@ class JobError:
                    data.get("attempts"), data.get("batch"))
 
     def __str__(self) -> str:
-        return f"{self.title}: {self.detail}"
+        """The one wording of a job's failure: title, detail, then where it happened."""
+        context = [f"{name} {value}" for name, value in (
+            ("stage", self.stage), ("batch", self.batch), ("tagger HTTP status", self.http_status),
+            ("attempts", self.attempts)) if value is not None]
+        return f"{self.title}: {self.detail}" + (f" [{', '.join(context)}]" if context else "")
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ class Explanation:
             grid[rows[component.source], component.segment] = weights[component.index]
         return grid
 
-    def top_components(self, tag: str | None = None, k: int = 3) -> list[RankedComponent]:
+    def top_components(self, tag: str | None = None, k: int = DEFAULT_K) -> list[RankedComponent]:
         """The k components that support the tag most, in the surrogate's ranking."""
         explained = self.tag(tag)
         return [RankedComponent(rank, self.components[index], explained.weights[index])

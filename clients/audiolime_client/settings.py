@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence, Union
 
+from audiolime_client.errors import UsageError
+
 PROTOCOLS = ("json", "oip", "kserve_v1", "file_upload")
 ENCODINGS = ("wav16", "wav_float", "flac")
 INPUT_POLICIES = ("none", "crop", "pad", "crop_or_pad", "window")
@@ -50,7 +52,7 @@ class TaggerSettings:
         if isinstance(value, Mapping):
             unknown = set(value) - {f.name for f in fields(cls)}
             if unknown:
-                raise ValueError(f"unknown tagger settings: {sorted(unknown)}")
+                raise UsageError(f"unknown tagger settings: {sorted(unknown)}")
             return cls(**value)
         raise TypeError(f"tagger must be TaggerSettings, a dict or a URL, not {type(value).__name__}")
 
@@ -81,7 +83,7 @@ def explanation_request(tagger: TaggerLike, *, separator: str | None = None,
 
 def _targets(tags: Sequence[str] | None, top_k: int | None) -> dict | None:
     if tags is not None and top_k is not None:
-        raise ValueError("give either tags to explain or top_k (the tagger's top tags), not both")
+        raise UsageError("give either tags to explain or top_k (the tagger's top tags), not both")
     if isinstance(tags, str):  # a lone string would otherwise be read as its letters
         tags = [tags]
     if tags is not None:
@@ -91,4 +93,4 @@ def _targets(tags: Sequence[str] | None, top_k: int | None) -> dict | None:
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        raise UsageError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from audiolime_client.defaults import DEFAULT_ROWS
 from audiolime_client.models import Explanation, Job, TagExplanation
 
 
@@ -42,7 +43,7 @@ def self_check_table(explanation: Explanation, tag: str) -> str:
     return table(("k", "adds", "tag score", "top tag", "still top"), rows, right=(0, 2))
 
 
-def report(explanation: Explanation, rows: int = 5) -> str:
+def report(explanation: Explanation, rows: int = DEFAULT_ROWS) -> str:
     """What `explain` prints per tag: the top components, then the self-check."""
     parts = []
     for explained in explanation.tags:
@@ -64,20 +65,11 @@ def status_lines(job: Job) -> str:
     if job.attempts is not None:
         lines.append(f"attempts  {job.attempts}")
     if job.error is not None:
-        lines.append(f"error     {error_text(job)}")
+        lines.append(f"error     {job.error}")
     if job.result is not None:
         tags = ", ".join(f"{t.tag} (R² {t.score:.2f})" for t in job.result.tags)
         lines.append(f"tags      {tags}")
     return "\n".join(lines)
-
-
-def error_text(job: Job) -> str:
-    error = job.error
-    if error is None:
-        return "(no reason given)"
-    context = [f"{name} {value}" for name, value in (("stage", error.stage), ("batch", error.batch),
-               ("tagger HTTP status", error.http_status), ("attempts", error.attempts)) if value is not None]
-    return f"{error.title}: {error.detail}" + (f" [{', '.join(context)}]" if context else "")
 
 
 def job_list(jobs: Iterable[Job]) -> str:

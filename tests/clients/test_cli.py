@@ -157,6 +157,20 @@ def test_status_download_and_list_of_a_finished_job(stack, clip, cli_env, tmp_pa
     assert listing.returncode == 0 and job_id in listing.stdout and "finished" in listing.stdout
 
 
+def test_download_of_a_tag_not_explained_exits_2_and_writes_nothing(stack, clip, cli_env, tmp_path):
+    done = run(*explain_args(stack.tagger.url, clip[0], clip[1], "--tag", "low", "--samples", 64, "--no-progress",
+                             "--out", tmp_path / "first"), env=cli_env)
+    assert done.returncode == Exit.OK, done.stderr
+    job_id = json.loads((tmp_path / "first" / "result.json").read_text())["id"]
+
+    out = tmp_path / "again"
+    download = run("download", job_id, "--out", out, "--tag", "jazz", env=cli_env)
+    assert download.returncode == Exit.USAGE, download.stderr
+    assert "audiolime: error: tag 'jazz' was not explained; explained: low" in download.stderr
+    assert "Traceback" not in download.stderr and download.stdout == ""
+    assert not out.exists()
+
+
 # -- cancel, failures and exit codes ----------------------------------------------------------------
 
 def test_no_wait_then_cancel_then_status_and_wait_say_cancelled(stack, clip, cli_env):

@@ -12,7 +12,10 @@ from audiolime_client import (
     Timeout, Unauthorized, Unprocessable,
 )
 from audiolime_client.audio import decode
+from audiolime_client.errors import UsageError
+from audiolime_client.files import save_job_files
 from tests.clients import tones
+from tests.clients.scripted_server import free_port
 
 
 def submit_tones(client, server, **overrides):
@@ -205,6 +208,15 @@ def test_download_all_writes_every_listenable_part(owner, finished, tmp_path):
     assert not list(out.rglob("*.part"))
 
 
+def test_a_finished_job_object_is_not_fetched_again(finished, tmp_path):
+    # nothing listens on this port: any request would end in ConnectionFailed
+    with Client(f"http://127.0.0.1:{free_port()}", retries=0) as offline:
+        assert offline.result(finished) is finished.result
+        with pytest.raises(UsageError, match=r"'jazz' was not explained; explained: low, mid"):
+            save_job_files(offline, finished, tmp_path / "out", tags=["low", "jazz"])
+    assert not (tmp_path / "out").exists()  # checked before anything was written
+
+
 def test_unknown_source_or_tag_is_not_found(owner, finished):
     with pytest.raises(NotFound) as caught:
         owner.download_source(finished, "guitar")
@@ -272,7 +284,7 @@ def test_stems_that_do_not_match_the_mixture_are_unprocessable(client, stack):
 
 
 def test_settings_the_client_refuses_before_sending(client):
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(UsageError, match="not both"):  # a ValueError too, as the tests below rely on
         client.submit(b"x", tagger="http://t/p", tags=["a"], top_k=2)
     with pytest.raises(ValueError, match="sample_rate"):
         client.submit(tones.mixture(), tagger="http://t/p")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from audiolime_client.models import Explanation, Job, Stage
+from audiolime_client.models import Explanation, Job, JobError, Stage
 from tests.clients.scripted_server import job_document
 
 
@@ -43,3 +43,9 @@ def test_a_listing_item_is_a_job_without_details():
     job = Job.from_json(summary)
     assert job.stage is Stage.QUERYING and job.status == "running" and not job.done
     assert job.result is None and job.error is None and job.created_at.tzinfo is not None
+
+
+def test_a_job_error_reads_with_where_it_happened():
+    error = JobError("Tagger unreachable", "no answer", stage="querying", http_status=None, attempts=2, batch=3)
+    assert str(error) == "Tagger unreachable: no answer [stage querying, batch 3, attempts 2]"
+    assert str(JobError("Oops", "broken")) == "Oops: broken"
