@@ -1,6 +1,7 @@
 """The progress bar on a real pseudo-terminal and into a log file."""
 import io
 import os
+import select
 import sys
 
 from audiolime_client.models import Job
@@ -27,7 +28,7 @@ def test_a_terminal_that_reports_no_size_still_gets_the_bar(monkeypatch):
             bar.update(job)
         bar.close()
         terminal.flush()
-        text = os.read(master, 65536).decode("utf-8")
+        text = _read_all(master)
     os.close(master)
     assert "querying    25.0%|" in text and "finished   100.0%|" in text and "128/128 tagger calls" in text
 
@@ -41,3 +42,14 @@ def test_into_a_log_file_one_line_per_change_not_per_poll():
     drawn = [part for part in log.getvalue().replace("\n", "\r").split("\r") if part]
     assert [part.split("|")[0].split()[0] for part in drawn] == ["querying", "querying", "finished"]
     assert "32/64 tagger calls" in drawn[1] and drawn[-1].startswith("finished   100.0%|##########|")
+
+
+def _read_all(fd: int) -> str:
+    """Everything written so far: a pty may hand it over in several pieces, one read is not enough."""
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8")
