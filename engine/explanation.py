@@ -18,6 +18,12 @@ class TagExplanation:
     score: float  # the surrogate's weighted R²
     local_prediction: float
     self_check: list[SelfCheckRow] = field(default_factory=list)
+    self_check_note: str | None = None  # why the self-check table is empty, when it is
+    error: dict | None = None  # {"stage", "detail"}: this tag could not be fitted or checked
+
+    def fail(self, stage: str, detail: str) -> None:
+        """Report a problem on this tag alone: the job's other tags stand."""
+        self.error = {"stage": stage, "detail": detail}
 
     def ranking(self) -> list[int]:
         """Component indices from the most to the least supporting."""
@@ -26,13 +32,14 @@ class TagExplanation:
     def to_dict(self) -> dict:
         return {"tag": self.tag, "original_score": self.original_score, "weights": self.weights,
                 "intercept": self.intercept, "score": self.score, "local_prediction": self.local_prediction,
-                "ranking": self.ranking(), "self_check": [row.to_dict() for row in self.self_check]}
+                "ranking": self.ranking(), "self_check": [row.to_dict() for row in self.self_check],
+                "self_check_note": self.self_check_note, "error": self.error}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TagExplanation":
         rows = [SelfCheckRow(**row) for row in data.get("self_check", [])]
         fields = {k: data[k] for k in ("tag", "original_score", "weights", "intercept", "score", "local_prediction")}
-        return cls(**fields, self_check=rows)
+        return cls(**fields, self_check=rows, self_check_note=data.get("self_check_note"), error=data.get("error"))
 
 
 @dataclass

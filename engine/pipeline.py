@@ -12,7 +12,7 @@ import numpy as np
 
 from .audio import as_waveform, check_sample_rate
 from .components import DEFAULT_FADE_SECONDS, MAX_FADE_SECONDS, Factorization
-from .errors import InvalidOptionError, InvalidSourcesError
+from .errors import InvalidOptionError, InvalidSourcesError, TaggerError
 from .explanation import Explanation, TagExplanation
 from .mixing import Mixer
 from .perturbations import Perturbations, mask_key, perturb
@@ -101,29 +101,77 @@ def predict_masks(mixer: Mixer, masks: np.ndarray, tagger: Tagger, batch_size: i
 
 def explain_tags(factorization: Factorization, perturbations: Perturbations, predictions: Predictions,
                  targets: list[int], settings: ExplainSettings) -> list[TagExplanation]:
-    """Surrogates for the target tags from the predictions of the unique masks."""
-    fits = fit_surrogates(perturbations.unique, predictions.scores[:, targets], settings.surrogate,
-                          counts=perturbations.counts)
-    return [TagExplanation(predictions.labels[t], float(predictions.scores[0, t]), fit.weights.tolist(),
-                           fit.intercept, fit.score, fit.local_prediction)
-            for t, fit in zip(targets, fits)]
+    """Surrogates for the target tags from the predictions of the unique masks.
+
+    All tags are fitted together (one ridge solve); should that fail, each tag is
+    fitted alone, so one tag that cannot be fitted is reported on that tag only.
+    """
+    scores = predictions.scores[:, targets]
+    try:
+        fits = fit_surrogates(perturbations.unique, scores, settings.surrogate, counts=perturbations.counts)
+    except FIT_ERRORS:
+        fits = [_fit_one(perturbations, scores[:, [column]], settings) for column in range(len(targets))]
+    return [_tag_explanation(predictions, t, fit, factorization.n_components) for t, fit in zip(targets, fits)]
+
+
+FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+NO_POSITIVE = "no component has a positive weight: there is no top-k mix to check"
+
+
+def _fit_one(perturbations: Perturbations, scores: np.ndarray, settings: ExplainSettings):
+    try:
+        return fit_surrogates(perturbations.unique, scores, settings.surrogate, counts=perturbations.counts)[0]
+    except FIT_ERRORS as exc:
+        return exc
+
+
+def _tag_explanation(predictions: Predictions, target: int, fit, n_components: int) -> TagExplanation:
+    original = float(predictions.scores[0, target])
+    if isinstance(fit, Exception):  # weights of zero, flagged: no claim is made for this tag
+        explained = TagExplanation(predictions.labels[target], original, [0.0] * n_components, original, 0.0,
+                                   original)
+        explained.fail("fitting", f"the surrogate could not be fitted: {type(fit).__name__}: {fit}")
+        return explained
+    return TagExplanation(predictions.labels[target], original, fit.weights.tolist(), fit.intercept, fit.score,
+                          fit.local_prediction)
 
 
 def self_check(explained: list[TagExplanation], perturbations: Perturbations, predictions: Predictions,
                predict: Callable[[np.ndarray], np.ndarray], k_max: int) -> int:
-    """Fill in each tag's self-check table; masks already heard are not asked again. Returns calls made."""
+    """Fill in each tag's self-check table; masks already heard are not asked again.
+
+    Returns the check masks asked for. A tag with no positive weight gets an empty
+    table and a note; a tagger that fails on the check mixes is reported on every
+    tag that needed them, and the weights, already paid for, are kept.
+    """
     if k_max == 0:
         return 0
     known = {mask_key(m): i for i, m in enumerate(perturbations.unique)}
-    per_tag = [check_masks(np.asarray(t.weights), k_max) for t in explained]
-    wanted = {mask_key(m): m for masks in per_tag for m in masks if mask_key(m) not in known}
-    fresh = dict(zip(wanted, predict(np.array(list(wanted.values())))) if wanted else {})
+    per_tag = [check_masks(np.asarray(t.weights), k_max) if t.error is None else None for t in explained]
+    wanted = {mask_key(m): m for masks in per_tag if masks is not None for m in masks if mask_key(m) not in known}
+    try:
+        fresh = dict(zip(wanted, predict(np.array(list(wanted.values()))))) if wanted else {}
+    except TaggerError as exc:
+        for tag, masks in zip(explained, per_tag):
+            if masks is not None and any(mask_key(m) in wanted for m in masks):
+                tag.fail("checking", f"the tagger could not score the self-check mixes: {exc}")
+        fresh = {}
     for tag, masks in zip(explained, per_tag):
-        scores = np.array([fresh[k] if k in fresh else predictions.scores[known[k]]
-                           for k in map(mask_key, masks)]).reshape(len(masks), -1)
-        tag.self_check = evaluate(np.asarray(tag.weights), predictions.labels.index(tag.tag),
-                                  predictions.labels, scores)
+        if masks is not None and tag.error is None:
+            _check_tag(tag, masks, known, fresh, predictions)
     return len(wanted)
+
+
+def _check_tag(tag: TagExplanation, masks: np.ndarray, known: dict, fresh: dict, predictions: Predictions) -> None:
+    if len(masks) == 0:
+        tag.self_check_note = NO_POSITIVE
+        return
+    try:
+        scores = np.array([fresh[k] if k in fresh else predictions.scores[known[k]] for k in map(mask_key, masks)])
+        tag.self_check = evaluate(np.asarray(tag.weights), predictions.labels.index(tag.tag), predictions.labels,
+                                  scores.reshape(len(masks), len(predictions.labels)))
+    except FIT_ERRORS as exc:
+        tag.fail("checking", f"the self-check could not be evaluated: {type(exc).__name__}: {exc}")
 
 
 def assemble(factorization: Factorization, explained: list[TagExplanation], settings: ExplainSettings,

@@ -9,6 +9,7 @@ from sklearn.linear_model import Ridge, lars_path
 
 from .errors import InvalidOptionError
 
+ROUNDING_ZERO = 1e-10  # of the tag's largest score: below it a weight is floating-point noise
 AUTO_FORWARD_SELECTION_MAX = 6  # LIME's threshold between forward selection and highest weights
 
 
@@ -109,6 +110,7 @@ def _fit_selected(masks, scores, weights, selected: list[int], alpha: float) -> 
     else:  # nothing selected (a flat target): the surrogate is its weighted mean
         coefs = np.zeros((scores.shape[1], 0))
         intercepts = np.average(scores, axis=0, weights=weights)
+    coefs = _numerical_zeros(coefs, scores)
     predicted = x @ coefs.T + intercepts
     fits = []
     for t in range(scores.shape[1]):
@@ -119,6 +121,13 @@ def _fit_selected(masks, scores, weights, selected: list[int], alpha: float) -> 
         fits.append(SurrogateFit(full, intercept, _weighted_r2(scores[:, t], predicted[:, t], weights),
                                  float(intercept + coef.sum()), list(selected)))
     return fits
+
+
+def _numerical_zeros(coefs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Weights within rounding error of zero, made zero: a tag the tagger scores alike for
+    every mix must weigh nothing, not ±1e-17 that the self-check would take for a signal."""
+    scale = np.abs(scores).max(axis=0, initial=0.0)[:, np.newaxis]  # one row of coefs per tag
+    return np.where(np.abs(coefs) <= ROUNDING_ZERO * scale, 0.0, coefs)
 
 
 def _weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> float:

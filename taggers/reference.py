@@ -22,7 +22,8 @@ A tone A·sin(2πft) that sounds for a fraction p of the clip has level A·sqrt(
 Faults: --fail-first N answers the first N /predict requests 500; --status-sequence 503,429,200
 answers the next ones with these (200 = normal; 429 and 503 carry Retry-After: 1); --fault
 nan|wrong-count|missing-tag|html corrupts normal answers; --delay S sleeps before each /predict
-answer; --require-header "Name: value" answers 401 to /predict requests without it.
+answer; --require-header "Name: value" answers 401 to /predict requests without it;
+--constant-tag NAME=SCORE adds a tag scored SCORE for every clip (a tag no mix can move).
 """
 from __future__ import annotations
 
@@ -151,6 +152,7 @@ class Behaviour:
     fault: str = "none"
     delay: float = 0.0
     required_header: tuple[str, str] | None = None
+    constant_tag: tuple[str, float] | None = None
     answers: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # not reset by /stats/reset
 
     def next_status(self) -> int:
@@ -216,7 +218,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_bytes(200, "text/html; charset=utf-8", HTML_PAGE)
         else:
             scores = [band_levels(clip, batch[0]) for clip in batch[1]]
-            self.send_json(200, apply_fault(behaviour.fault, next(behaviour.answers), scores))
+            answer = apply_fault(behaviour.fault, next(behaviour.answers), scores)
+            if behaviour.constant_tag is not None:
+                name, score = behaviour.constant_tag
+                answer = {"labels": answer["labels"] + [name], "scores": [row + [score] for row in answer["scores"]]}
+            self.send_json(200, answer)
 
     def send_json(self, status: int, payload: dict) -> None:
         self.send_bytes(status, "application/json", json.dumps(payload).encode())
@@ -240,6 +246,13 @@ def status_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]  # argparse reports the ValueError
 
 
+def constant_tag(text: str) -> tuple[str, float]:
+    name, equals, score = text.partition("=")
+    if not equals or not name or name in LABELS:
+        raise argparse.ArgumentTypeError(f"--constant-tag takes NAME=SCORE with a new tag name, got {text!r}")
+    return name, float(score)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m taggers.reference", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -249,6 +262,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault", choices=FAULTS, default="none")
     parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--require-header", default=None, metavar="'NAME: VALUE'")
+    parser.add_argument("--constant-tag", type=constant_tag, default=None, metavar="NAME=SCORE")
     args = parser.parse_args(argv)
     if args.fail_first < 0 or args.delay < 0:
         parser.error("--fail-first and --delay must be ≥ 0")
@@ -265,7 +279,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     planned = deque([500] * args.fail_first + args.status_sequence)
-    behaviour = Behaviour(planned, args.fault, args.delay, args.require_header)
+    behaviour = Behaviour(planned, args.fault, args.delay, args.require_header, args.constant_tag)
     with TaggerServer((args.host, args.port), behaviour) as server:
         host, port = server.server_address[:2]
         print(f"listening on http://{host}:{port}", flush=True)  # the socket already listens here

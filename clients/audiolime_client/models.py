@@ -131,12 +131,15 @@ class TagExplanation:
     local_prediction: float
     ranking: tuple[int, ...]  # component indices, most supporting first
     self_check: tuple[SelfCheckRow, ...]
+    self_check_note: str | None = None  # why the self-check is empty, when it is
+    error: dict | None = None  # {"stage", "detail"}: this tag alone could not be fitted or checked
 
     @classmethod
     def from_json(cls, data: dict) -> "TagExplanation":
         return cls(data["tag"], float(data["original_score"]), tuple(map(float, data["weights"])),
                    float(data["intercept"]), float(data["score"]), float(data["local_prediction"]),
-                   tuple(map(int, data["ranking"])), tuple(SelfCheckRow.from_json(r) for r in data["self_check"]))
+                   tuple(map(int, data["ranking"])), tuple(SelfCheckRow.from_json(r) for r in data["self_check"]),
+                   data.get("self_check_note"), data.get("error"))
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,12 @@ def top_components_table(explanation: Explanation, tag: str, rows: int) -> str:
 
 
 def self_check_table(explanation: Explanation, tag: str) -> str:
-    checks = explanation.tag(tag).self_check
+    explained = explanation.tag(tag)
+    checks = explained.self_check
+    if explained.error and explained.error.get("stage") == "checking":
+        return f"  (no self-check: {explained.error['detail']})"
     if not checks:
-        return "  (no self-check: self_check_k was 0)"
+        return f"  ({explained.self_check_note or 'no self-check: self_check_k was 0'})"
     components, rows, before = explanation.components, [], set()
     for row in checks:  # each k adds the next-ranked components to those of k-1: show what it adds
         added = [components[i].name for i in row.components if i not in before]
@@ -47,6 +50,9 @@ def report(explanation: Explanation, rows: int = DEFAULT_ROWS) -> str:
     """What `explain` prints per tag: the top components, then the self-check."""
     parts = []
     for explained in explanation.tags:
+        if explained.error and explained.error.get("stage") == "fitting":
+            parts += [tag_heading(explained), f"  (not explained: {explained.error['detail']})", ""]
+            continue
         parts += [tag_heading(explained), top_components_table(explanation, explained.tag, rows),
                   "  self-check — the tagger on the mix of the top-k positive components alone:",
                   self_check_table(explanation, explained.tag), ""]

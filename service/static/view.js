@@ -122,7 +122,7 @@ function selectTag(tag) {
   paintLegend(paintHeatmap($("heatmap"), result, explanation), $("legend-low"), $("legend-high"));
   markSelected();
   markMix();
-  fillSelfCheck(explanation.self_check, result.components);
+  fillSelfCheck(explanation, result.components);
   loadMix();
 }
 
@@ -130,7 +130,8 @@ function componentLabel(component) {
   return `${component.source} ${timeSpan(component)}`;
 }
 
-function fillSelfCheck(rows, components) {
+function fillSelfCheck(explanation, components) {
+  const rows = explanation.self_check;
   const body = $("self-check").tBodies[0];
   body.replaceChildren(...rows.map((row) => {
     const tr = element("tr");
@@ -139,7 +140,10 @@ function fillSelfCheck(rows, components) {
       element("td", {}, row.top_tag), element("td", { class: row.still_top ? "yes" : "no" }, row.still_top ? "yes" : "no"));
     return tr;
   }));
-  if (!rows.length) body.append(element("tr", {}, "no positive components to check"));
+  if (!rows.length) {
+    const why = explanation.error ? explanation.error.detail : explanation.self_check_note || "no self-check was asked for";
+    body.append(element("tr", {}, element("td", { colspan: "5" }, why)));
+  }
 }
 
 function runFacts(job) {

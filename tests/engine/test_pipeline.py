@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from engine import ExplainSettings, FunctionTagger, InvalidSourcesError, explain
-from engine.errors import InvalidOptionError
+from engine.errors import InvalidOptionError, TaggerUnreachableError
+from engine.sources import Sources
 from tests.synthetic import SAMPLE_RATE, listening_tagger, stems
 
 SECONDS, SEGMENTS = 4.0, 4
@@ -153,3 +154,71 @@ def test_a_tagger_answering_nonsense_is_reported():
         tagger = FunctionTagger(function, ["x"], SAMPLE_RATE)
         with pytest.raises(TaggerResponseError, match=message):
             explain(sources.mixture(), SAMPLE_RATE, tagger, sources=sources)
+
+
+def constant_and_drummy(mixes):
+    drummy = listening_tagger({"drummy": [("drums", 2, 1.0)]}, SEGMENTS, SECONDS)(mixes)
+    return np.column_stack([drummy[:, 0], np.full(len(mixes), 0.1)])
+
+
+def test_a_tag_the_tagger_scores_the_same_for_every_mix_is_an_honest_empty_result():
+    sources = stems(SECONDS)
+    tagger = FunctionTagger(constant_and_drummy, ["drummy", "always"], SAMPLE_RATE)
+    result = explain(sources.mixture(), SAMPLE_RATE, tagger,
+                     ExplainSettings(samples=256, segments=SEGMENTS, tags=("drummy", "always")), sources=sources)
+    always, drummy = result.tag("always"), result.tag("drummy")
+    assert np.max(np.abs(always.weights)) < 1e-9 and always.error is None
+    assert always.self_check == [] and "no component has a positive weight" in always.self_check_note
+    assert drummy.ranking()[0] == component(result, "drums", 2) and drummy.self_check[0].still_top
+    assert drummy.self_check_note is None
+
+
+def test_a_silent_clip_explains_to_zero_weights_without_failing():
+    silent = Sources.from_mapping({n: np.zeros((int(SECONDS * SAMPLE_RATE), 1), np.float32)
+                                   for n in ("drums", "bass")}, SAMPLE_RATE)
+    tagger = FunctionTagger(listening_tagger({"drummy": [("drums", 2, 1.0)]}, SEGMENTS, SECONDS), ["drummy"],
+                            SAMPLE_RATE)
+    result = explain(silent.mixture(), SAMPLE_RATE, tagger, ExplainSettings(samples=64, segments=SEGMENTS),
+                     sources=silent)
+    tag = result.tag("drummy")
+    assert tag.weights == [0.0] * 8 and tag.self_check == [] and tag.self_check_note is not None
+
+
+def test_a_tagger_failing_on_the_self_check_keeps_the_weights_and_says_so():
+    sources = stems(SECONDS)
+    healthy = listening_tagger({"drummy": [("drums", 2, 1.0)]}, SEGMENTS, SECONDS)
+    answered = []
+
+    def failing_after_sampling(mixes):
+        if len(answered) >= 64:
+            raise TaggerUnreachableError("tagger went away")
+        answered.extend(range(len(mixes)))
+        return healthy(mixes)
+
+    tagger = FunctionTagger(failing_after_sampling, ["drummy"], SAMPLE_RATE)
+    result = explain(sources.mixture(), SAMPLE_RATE, tagger,
+                     ExplainSettings(samples=64, segments=SEGMENTS, batch_size=64), sources=sources)
+    tag = result.tag("drummy")
+    assert tag.ranking()[0] == component(result, "drums", 2)
+    assert tag.error["stage"] == "checking" and "tagger went away" in tag.error["detail"]
+    assert tag.self_check == []
+
+
+def test_a_tag_that_cannot_be_fitted_is_reported_on_that_tag_alone(monkeypatch):
+    import engine.pipeline as pipeline
+
+    real = pipeline.fit_surrogates
+
+    def fails_on_constant_columns(masks, scores, options, counts=None):
+        if np.ptp(scores[:, -1]) == 0:
+            raise np.linalg.LinAlgError("singular")
+        return real(masks, scores, options, counts=counts)
+
+    monkeypatch.setattr(pipeline, "fit_surrogates", fails_on_constant_columns)
+    sources = stems(SECONDS)
+    tagger = FunctionTagger(constant_and_drummy, ["drummy", "always"], SAMPLE_RATE)
+    result = explain(sources.mixture(), SAMPLE_RATE, tagger,
+                     ExplainSettings(samples=256, segments=SEGMENTS, tags=("drummy", "always")), sources=sources)
+    assert result.tag("always").error == {"stage": "fitting", "detail": "the surrogate could not be fitted: "
+                                          "LinAlgError: singular"}
+    assert result.tag("drummy").error is None and result.tag("drummy").self_check[0].still_top
