@@ -27,7 +27,7 @@ RUN useradd --create-home --uid 10001 audiolime && chown -R audiolime /app
 USER audiolime
 EXPOSE 8600
 ENTRYPOINT ["sh", "-c", "case \"$1\" in \
-  web) exec gunicorn --bind 0.0.0.0:${PORT:-8600} --workers 2 --threads 4 --timeout 120 'service:create_app()' ;; \
+  web) exec gunicorn -c python:service.gunicorn_conf 'service:create_app()' ;; \
   worker) exec rq worker --worker-class worker.rq_worker.ExplanationWorker --url \"$AUDIOLIME_REDIS_URL\" \"${AUDIOLIME_QUEUE_NAME:-explanations}\" ;; \
   *) exec \"$@\" ;; esac", "--"]
 CMD ["web"]

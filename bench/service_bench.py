@@ -119,8 +119,8 @@ def main() -> None:
         tagger = start_tagger(processes)
         start_worker(processes, settings, f"{prefix}-worker", timeout=180)
         port = 8690
-        processes.start([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                         "--threads", "4", "service:create_app()"], settings_env(settings), "api")
+        processes.start([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
+                         "--bind", f"127.0.0.1:{port}", "service:create_app()"], settings_env(settings), "api")
         base = f"http://127.0.0.1:{port}"
         _wait_for(base + "/healthz")
         audio = clip_bytes()
