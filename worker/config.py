@@ -26,6 +26,7 @@ class Settings:
     tagger_allowed_networks: str = ""  # e.g. "127.0.0.0/8,::1/128" for taggers on this host
     max_upload_bytes: int = 64 * 1024 * 1024
     max_duration_seconds: float = 600.0
+    min_duration_seconds: float = 1.0  # shorter audio is refused: one segment of it explains nothing
     max_samples: int = 16384
     max_segments: int = 32
     max_stems: int = 8
@@ -33,6 +34,8 @@ class Settings:
     max_self_check_k: int = 10
     max_batch_size: int = 256
     max_concurrency: int = 16
+    quota_active_jobs: int = 10  # per API key: explanations queued or running (0: no limit)
+    quota_stored_bytes: int = 1024**3  # per API key: audio, stems and results kept (0: no limit)
     job_attempts: int = 3  # runs of one job, counting resumes after a lost worker
     lease_seconds: int = 15  # a running job whose worker is silent this long is taken over
     separation_cache_ttl: int = 24 * 3600

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 
 import numpy as np
+import redis
 from rq import get_current_job
 
 from engine.codec import decode
 from engine.errors import CancelledError, ExplanationError, TaggerError
 from engine.mixing import Mixer
 from engine.perturbations import perturb
-from engine.pipeline import assemble, explain_tags, factorize, predict_masks, self_check
+from engine.pipeline import assemble, explain_tags, factorize, self_check
 from engine.tagger import Predictions, check_predictions
 from engine.targets import resolve_targets
 from worker.context import WorkerContext, flac_round_trip, sources_from_flac
 from worker.job_request import PROVIDED, settings_from_public
+from worker.querying import query_masks
 from worker.recovery import LeaseKeeper, take_over
+from worker.redaction import Redactor, header_secrets, redacting
 from worker.store import Stage
 from worker.tagger.client import CallStats, TaggerClient
 from worker.tagger.spec import TaggerSpec
@@ -33,6 +37,10 @@ def run_explanation(job_id: str) -> None:
     """RQ entry point (enqueued by dotted path)."""
     rq_job = get_current_job()
     ExplanationRun(WorkerContext.current(), job_id, rq_job.id if rq_job else "inline").run()
+
+
+class RunCrashed(Exception):
+    """An unexpected error of a run, its text redacted: RQ logs and stores what escapes a job."""
 
 
 def on_run_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
@@ -69,28 +77,34 @@ class ExplanationRun:
             log.info("explanation %s is gone or over; nothing to run", self.job_id)
             return
         self.token = token
-        with LeaseKeeper(self.store, self.job_id, token):
+        secret = self.store.secret(self.job_id)
+        self.redactor = Redactor(header_secrets(secret.get("headers", {})))
+        with redacting(self.redactor), LeaseKeeper(self.store, self.job_id, token) as self.lease:
             try:
-                self._run()
+                self._run(secret)
             except CancelledError:
                 log.info("explanation %s cancelled or taken over; stopped", self.job_id)
             except ExplanationError as exc:
                 self._fail(exc)
+            except redis.OutOfMemoryError:
+                self._fail_storage_full()
+            except Exception as exc:
+                self._escape(exc)
             finally:
                 self._count_calls()
 
-    def _run(self) -> None:
+    def _run(self, secret: dict) -> None:
         record = self.store.record(self.job_id)
         request = record["request"]
         settings = settings_from_public(request)
-        spec = TaggerSpec.from_dict({**request["tagger"], **self.store.secret(self.job_id)})
+        spec = TaggerSpec.from_dict({**request["tagger"], **secret})
         waveform, sample_rate = decode(self.store.audio(self.job_id))
         self._enter(Stage.SEPARATING)
         sources = self._sources(request["separator"], waveform, sample_rate)
         factorization = factorize(waveform, sample_rate, sources, settings)
         mixer = Mixer(factorization.conform(spec.sample_rate, spec.channels))
         perturbations = perturb(factorization.n_components, settings.samples, settings.seed)
-        client = TaggerClient(spec, self.context.session, self.stats)
+        client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait)
         self._enter(Stage.QUERYING)
         predictions = self._query(mixer, perturbations.unique, client)
         targets = resolve_targets(predictions.labels, predictions.scores[0], settings.tags, settings.top_k)
@@ -104,7 +118,7 @@ class ExplanationRun:
                  "tagger": self.stats.to_dict()}
         provenance = {"separator": self._model_id(request["separator"]), "tagger_labels": list(predictions.labels),
                       "tagger_url": spec.url, "tagger_protocol": spec.protocol}
-        result = assemble(factorization, explained, settings, stats, provenance).to_dict()
+        result = self.redactor.data(assemble(factorization, explained, settings, stats, provenance).to_dict())
         self._enter(Stage.FINISHED)
         self._guard()
         self.store.finish(self.job_id, result)
@@ -130,7 +144,7 @@ class ExplanationRun:
             rq_job.save_meta()
 
     def _guard(self) -> None:
-        if not self.store.owns(self.job_id, self.token):
+        if not self.lease.keep_going() or not self.store.owns(self.job_id, self.token):
             raise CancelledError("the explanation was cancelled, deleted or taken over")
 
     def _sources(self, separator: str, waveform: np.ndarray, sample_rate: int):
@@ -147,8 +161,6 @@ class ExplanationRun:
 
     def _query(self, mixer: Mixer, masks: np.ndarray, client: TaggerClient) -> Predictions:
         """Every unique mask's scores, resuming from the checkpoint of an earlier run."""
-        from worker.querying import query_masks  # noqa: PLC0415
-
         known, labels = self.store.load_predictions(self.job_id)
         self._progress(len(known), len(masks))
 
@@ -164,24 +176,47 @@ class ExplanationRun:
         todo = [row for row in range(len(masks)) if row not in known]
         if known:
             log.info("explanation %s resumes: %d of %d masks already answered", self.job_id, len(known), len(masks))
-        query_masks(mixer, masks, todo, client, on_answer, lambda: self.store.owns(self.job_id, self.token))
+        query_masks(mixer, masks, todo, client, on_answer, self.lease.keep_going)
         return Predictions(labels, np.stack([known[row] for row in range(len(masks))]))
 
     def _checker(self, mixer: Mixer, client: TaggerClient, predictions: Predictions):
+        """The self-check's masks, sent like the others (concurrently, cancellable at any wait)."""
         def predict(masks: np.ndarray) -> np.ndarray:
             self._guard()
-            return predict_masks(mixer, masks, client, client.spec.batch_size, labels=predictions.labels).scores
+            answers: dict[int, np.ndarray] = {}
+
+            def on_answer(rows: list[int], answered: Predictions) -> None:
+                check_predictions(answered, len(rows), predictions.labels)
+                answers.update(zip(rows, answered.scores))
+
+            query_masks(mixer, masks, list(range(len(masks))), client, on_answer, self.lease.keep_going)
+            return np.stack([answers[row] for row in range(len(masks))])
         return predict
 
     # -- endings ------------------------------------------------------------------------
     def _fail(self, exc: ExplanationError) -> None:
-        error = {"title": _title(exc), "detail": str(exc), "stage": self._stage.value}
+        error = {"title": _title(exc), "detail": self.redactor.text(str(exc)), "stage": self._stage.value}
         if isinstance(exc, TaggerError):
             error.update({k: v for k, v in (("http_status", exc.http_status), ("attempts", exc.attempts),
                                              ("batch", exc.batch)) if v is not None})
         log.warning("explanation %s failed at %s: %s", self.job_id, self._stage.value, error["title"])
         if self.store.owns(self.job_id, self.token):
             self.store.fail(self.job_id, error)
+
+    def _fail_storage_full(self) -> None:
+        """Redis refuses writes (maxmemory, noeviction): say so, rather than crash the run."""
+        log.warning("explanation %s failed at %s: the job store is full", self.job_id, self._stage.value)
+        if self.store.owns(self.job_id, self.token):
+            self.store.fail(self.job_id, {"title": "Storage full", "stage": self._stage.value,
+                                          "detail": "the service's job store (Redis) is full, so this "
+                                                    "explanation could not be kept; submit it again later"})
+
+    def _escape(self, exc: Exception) -> None:
+        """Let RQ see the crash (on_run_failure records it), with no secret in its text."""
+        text = "".join(traceback.format_exception(exc))
+        if self.redactor and self.redactor.text(text) != text:
+            raise RunCrashed(self.redactor.text(f"{type(exc).__name__}: {exc}")) from None
+        raise exc
 
     def _count_calls(self) -> None:
         for name, value in self.stats.to_dict().items():

@@ -1,8 +1,9 @@
 """Asking the tagger about every mask: batches mixed and encoded while earlier ones are in flight.
 
 Answers are handed to `on_answer` as they arrive (the job checkpoints them), and
-`keep_going` is asked before each batch is sent, so a cancelled job stops
-within one batch.
+`keep_going` is asked before each batch is sent and every quarter second while
+answers are awaited, so a cancelled job stops within one batch and never waits
+out a slow tagger: requests still in flight are abandoned, not awaited.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from engine.tagger import Predictions, check_predictions
 from worker.tagger.client import Batch, TaggerClient
 
 OnAnswer = Callable[[list[int], Predictions], None]
+POLL_SECONDS = 0.25  # how often `keep_going` is asked while answers are awaited
 
 
 def query_masks(mixer: Mixer, masks: np.ndarray, rows: list[int], client: TaggerClient,
@@ -33,24 +35,31 @@ def query_masks(mixer: Mixer, masks: np.ndarray, rows: list[int], client: Tagger
     todo = deque((n, rows[i:i + size]) for n, i in enumerate(range(0, len(rows), size)))
     ready: deque[tuple[int, list[int], Batch]] = deque()
     in_flight: list[tuple[int, list[int], Future]] = []
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tagger") as pool:
-        try:
-            while todo or ready or in_flight:
-                in_flight = _collect_done(in_flight, on_answer)
-                while ready and len(in_flight) < concurrency:
-                    if not keep_going():
-                        raise CancelledError("the explanation was cancelled")
-                    number, batch, request = ready.popleft()
-                    in_flight.append((number, batch, pool.submit(client.send, request)))
-                if todo and len(ready) < concurrency:
-                    number, batch = todo.popleft()
-                    ready.append((number, batch, _encode(client, mixer.mix(masks[batch]), number)))
-                elif in_flight:
-                    wait([future for _, _, future in in_flight], return_when=FIRST_COMPLETED)
-        except BaseException:
-            for _, _, future in in_flight:
-                future.cancel()
-            raise
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tagger")
+    finished = False
+    try:
+        while todo or ready or in_flight:
+            in_flight = _collect_done(in_flight, on_answer)
+            while ready and len(in_flight) < concurrency:
+                _check(keep_going)
+                number, batch, request = ready.popleft()
+                in_flight.append((number, batch, pool.submit(client.send, request)))
+            if todo and len(ready) < concurrency:
+                number, batch = todo.popleft()
+                ready.append((number, batch, _encode(client, mixer.mix(masks[batch]), number)))
+            elif in_flight:
+                wait([future for _, _, future in in_flight], timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                _check(keep_going)
+        finished = True
+    finally:
+        # On any error or cancellation, do not wait for requests in flight (a slow tagger
+        # may hold them for its whole read timeout): their threads end on their own.
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def _check(keep_going: Callable[[], bool]) -> None:
+    if not keep_going():
+        raise CancelledError("the explanation was cancelled")
 
 
 def _encode(client: TaggerClient, mixes: np.ndarray, number: int) -> Batch:

@@ -4,6 +4,8 @@ A running job holds a lease key that its worker refreshes every few seconds. If
 the worker dies (kill -9, OOM, machine lost) the lease expires, and any live
 worker's reaper puts the job back on the queue; the next run resumes from the
 checkpointed predictions. After `job_attempts` runs the job fails with a reason.
+A Redis outage is not a death: workers wait for Redis, and reapers give them a
+grace to renew their leases once it is back (`Settling`).
 """
 from __future__ import annotations
 
@@ -15,40 +17,96 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from engine.errors import CancelledError
 from worker.queueing import enqueue_run
 from worker.store import Stage, Store
 
 log = logging.getLogger(__name__)
 ENQUEUE_GRACE_SECONDS = 60
+WATCH_SECONDS = 0.25  # how soon a running job notices that it was cancelled
+RUNNING_HERE: set[str] = set()  # jobs this process runs: its own reaper never takes them over
 
 
 class LeaseKeeper:
-    """Refreshes a job's lease from a background thread while the job runs."""
+    """While a job runs: refreshes its lease, and notices within WATCH_SECONDS that the
+    job was cancelled, deleted or taken over, so every wait of the run (retry backoff,
+    a tagger's Retry-After, answers in flight) ends at once instead of running its course.
 
-    def __init__(self, store: Store, job_id: str, token: str):
+    While Redis is away its checks simply wait (the connection rides out outages):
+    an unreachable store is no evidence that the job was cancelled.
+    """
+
+    def __init__(self, store: Store, job_id: str, token: str, watch_seconds: float = WATCH_SECONDS):
         self.store, self.job_id, self.token = store, job_id, token
+        self.watch_seconds = watch_seconds
+        self.lost = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:8]}", daemon=True)
 
     def __enter__(self) -> "LeaseKeeper":
+        RUNNING_HERE.add(self.job_id)
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join()
+        RUNNING_HERE.discard(self.job_id)
+
+    def keep_going(self) -> bool:
+        return not self.lost.is_set()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep for `seconds`, unless the job is lost first: then raise CancelledError at once."""
+        if self.lost.wait(max(seconds, 0.0)):
+            raise CancelledError("the explanation was cancelled, deleted or taken over")
 
     def _run(self) -> None:
-        interval = max(self.store.lease_seconds / 3, 0.5)
-        while not self._stop.wait(interval):
-            if self.store.owns(self.job_id, self.token):
+        renew_every = max(self.store.lease_seconds / 3, 0.5)
+        renewed = time.monotonic()
+        while not self._stop.wait(self.watch_seconds):
+            if not self.store.owns(self.job_id, self.token):
+                self.lost.set()
+                return
+            if time.monotonic() - renewed >= renew_every:
                 self.store.renew_lease(self.job_id, self.token)
+                renewed = time.monotonic()
 
 
-def reap(store: Store, queue: Queue, max_attempts: int) -> list[str]:
-    """Requeue (or fail) every job whose worker went silent; returns the ids acted on."""
+class Settling:
+    """Leases say nothing while Redis was away: they expire during the outage (a restarted
+    Redis replays their expiry times), though their workers are alive and waiting. So after
+    an outage, seen by this reaper or told by Redis's uptime, judge no lease for a grace of
+    two lease periods: every live worker renews its leases within one."""
+
+    def __init__(self, lease_seconds: float, clock=time.monotonic):
+        self.grace = 2.0 * lease_seconds
+        self._clock = clock
+        self._quiet_until = 0.0
+        self._last_contact = None
+
+    def settled(self, connection) -> bool:
+        """Whether leases can be judged now; False during the grace after an outage."""
+        before = self._clock()
+        uptime = int(connection.info("server").get("uptime_in_seconds", 0))
+        now = self._clock()
+        cut_off = now - before > self.grace / 2 or (self._last_contact is not None
+                                                    and now - self._last_contact > self.grace)
+        if cut_off:  # this process waited for Redis: so, likely, did every worker
+            self._quiet_until = now + self.grace
+        if uptime < self.grace:  # Redis itself has just (re)started
+            self._quiet_until = max(self._quiet_until, now + self.grace - uptime)
+        self._last_contact = now
+        return now >= self._quiet_until
+
+
+def reap(store: Store, queue: Queue, max_attempts: int, running: frozenset[str] = frozenset()) -> list[str]:
+    """Requeue (or fail) every job whose worker went silent; returns the ids acted on.
+    Jobs this process is running (`running`) are alive by definition."""
     acted = []
     for job_id in store.active_jobs():
+        if job_id in running:
+            continue
         record = store.record(job_id)
         if record is None:
             store.redis.srem(store.active_key, job_id)

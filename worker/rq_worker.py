@@ -2,7 +2,9 @@
 
 A SimpleWorker runs jobs in its own process, so the Spleeter model and the
 HTTP session, built once, serve every job (RQ's default worker spawns a new
-interpreter per job). A background thread reaps jobs whose worker died.
+interpreter per job). Background threads beat the worker's heartbeat (what
+/healthz counts) and reap jobs whose worker died. Every Redis connection of the
+process, RQ's own included, waits out Redis outages instead of dying of them.
 """
 from __future__ import annotations
 
@@ -14,23 +16,31 @@ from rq.worker import SimpleWorker
 
 from engine.errors import ExplanationError
 
+from worker.connection import ride_out_outages
 from worker.context import WorkerContext
-from worker.recovery import reap
+from worker.recovery import RUNNING_HERE, Settling, reap
+from worker.redaction import install_log_redaction
 
 log = logging.getLogger(__name__)
 
 
 class ExplanationWorker(SimpleWorker):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        ride_out_outages(self.connection)  # the queues share this client: RQ's loop waits, never quits
+
     def work(self, *args, **kwargs):
+        install_log_redaction()
         context = WorkerContext.current()
         self._preload(context)
         stop = threading.Event()
-        reaper = threading.Thread(target=self._reap_forever, args=(context, stop), name="reaper", daemon=True)
-        reaper.start()
+        for target, name in ((self._beat_forever, "heartbeat"), (self._reap_forever, "reaper")):
+            threading.Thread(target=target, args=(context, stop), name=name, daemon=True).start()
         try:
             return super().work(*args, **kwargs)
         finally:
             stop.set()
+            context.store.worker_gone(self.name)
 
     def _preload(self, context: WorkerContext) -> None:
         """Load models before taking jobs, so the first job does not pay for it."""
@@ -40,11 +50,26 @@ class ExplanationWorker(SimpleWorker):
             except ExplanationError as exc:  # a worker without the model still serves `provided` stems
                 log.warning("%s not preloaded: %s", name, exc)
 
+    def _beat_forever(self, context: WorkerContext, stop: threading.Event) -> None:
+        """Liveness on a thread of its own: a long job or a slow reaper pass never delays it."""
+        interval = max(context.settings.lease_seconds / 3, 0.5)
+        while True:
+            try:
+                context.store.beat(self.name)
+            except redis.RedisError as exc:  # e.g. Redis full: the next beat tries again
+                log.warning("heartbeat failed (%s)", exc)
+            if stop.wait(interval):
+                return
+
     def _reap_forever(self, context: WorkerContext, stop: threading.Event) -> None:
         interval = max(context.settings.lease_seconds / 3, 1.0)
+        settling = Settling(context.settings.lease_seconds)
         while not stop.wait(interval):
             try:
-                for job_id in reap(context.store, self.queues[0], context.settings.job_attempts):
+                if not settling.settled(context.redis):
+                    continue
+                for job_id in reap(context.store, self.queues[0], context.settings.job_attempts,
+                                   frozenset(RUNNING_HERE)):
                     log.warning("explanation %s taken over from a lost worker", job_id)
-            except redis.RedisError as exc:  # Redis away for a moment: the next pass tries again
+            except redis.RedisError as exc:  # e.g. Redis full: the next pass tries again
                 log.warning("reaper pass failed (%s); retrying in %.0f s", exc, interval)

@@ -10,8 +10,11 @@ Per job (all expire with the job's TTL):
   {p}:job:{id}:lease        string the running worker's token; short TTL, refreshed while it works
 Across jobs:
   {p}:owner:{owner}:jobs    zset   job ids by creation time (listing)
+  {p}:owner:{owner}:active  set    the owner's jobs queued or running (quota)
+  {p}:owner:{owner}:bytes   hash   job id → bytes its audio, stems and result keep (quota)
   {p}:active                set    jobs queued or running (for the reaper and the metrics)
   {p}:metrics               hash   counters for /metrics
+  {p}:workers               zset   live workers: name → when its heartbeat lapses (Redis clock)
   {p}:separations:{key}     hash   cached stems of one (audio, model), FLAC
 """
 from __future__ import annotations
@@ -24,24 +27,8 @@ from enum import Enum
 import numpy as np
 import redis
 
-# Workers update a job's record concurrently with DELETE; an update must never
-# resurrect a deleted record as a fragment, so it only applies to an existing hash.
-_HSET_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], unpack(ARGV)) end
-return 0
-"""
-
-# Checkpoints and stems are written only by the run that owns the job, and not
-# at all once it ended (a late batch of a cancelled job must not bring data back).
-_HSET_IF_OWNER = """
-local token = redis.call('HGET', KEYS[1], 'token')
-local stage = redis.call('HGET', KEYS[1], 'stage')
-if token ~= ARGV[1] or stage == 'finished' or stage == 'failed' or stage == 'cancelled' then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-return 1
-"""
-
+from worker import redis_scripts
+from worker.quotas import ADMIT_REFUSED_ACTIVE, Quota, active_quota_error, bytes_quota_error, check_room
 
 class Stage(str, Enum):
     QUEUED = "queued"
@@ -68,19 +55,26 @@ class Store:
         self.prefix = prefix
         self.ttl = ttl
         self.lease_seconds = lease_seconds
-        self._hset_if_exists = connection.register_script(_HSET_IF_EXISTS)
-        self._hset_if_owner = connection.register_script(_HSET_IF_OWNER)
+        self._hset_if_exists = connection.register_script(redis_scripts.HSET_IF_EXISTS)
+        self._hset_if_owner = connection.register_script(redis_scripts.HSET_IF_OWNER)
+        self._admit = connection.register_script(redis_scripts.ADMIT)
+        self._beat = connection.register_script(redis_scripts.BEAT)
+        self._live = connection.register_script(redis_scripts.LIVE)
 
     # -- keys ---------------------------------------------------------------
     def key(self, job_id: str, part: str | None = None) -> str:
         return f"{self.prefix}:job:{job_id}" + (f":{part}" if part else "")
 
-    def owner_key(self, owner: str) -> str:
-        return f"{self.prefix}:owner:{owner}:jobs"
+    def owner_key(self, owner: str, part: str = "jobs") -> str:
+        return f"{self.prefix}:owner:{owner}:{part}"
 
     @property
     def active_key(self) -> str:
         return f"{self.prefix}:active"
+
+    @property
+    def workers_key(self) -> str:
+        return f"{self.prefix}:workers"
 
     @property
     def metrics_key(self) -> str:
@@ -91,27 +85,52 @@ class Store:
 
     # -- creation and reading ----------------------------------------------------
     def create(self, owner: str, request: dict, audio: bytes, stems: dict[str, bytes],
-               secret: dict | None, timeout: int) -> str:
+               secret: dict | None, timeout: int, quota: Quota | None = None) -> str:
+        """Store a new job, if its owner's quota and the store's room allow (QuotaExceeded,
+        StorageFull otherwise; nothing is written then)."""
+        quota = quota or Quota()
+        size = len(audio) + sum(map(len, stems.values()))
+        check_room(self.redis, size)
         job_id = uuid.uuid4().hex
         now = time.time()
         record = {"id": job_id, "owner": owner, "stage": Stage.QUEUED.value, "created_at": now,
                   "request": json.dumps(request), "done": 0, "total": 0, "attempts": 0,
                   "expires_at": now + self.ttl, "timeout": timeout}
+        keys = [self.key(job_id), self.owner_key(owner, "active"), self.owner_key(owner, "bytes"),
+                self.owner_key(owner), self.active_key, self.metrics_key]
+        args = [job_id, self.key(""), quota.active_jobs, quota.stored_bytes, size, self.ttl, now]
+        refused, amount = self._admit(keys=keys, args=args + [x for item in record.items() for x in item])
+        if refused == ADMIT_REFUSED_ACTIVE:
+            raise active_quota_error(int(amount))
+        if refused:
+            oldest = self.redis.zrange(self.owner_key(owner), 0, 0, withscores=True)
+            expires = oldest[0][1] + self.ttl if oldest else None
+            raise bytes_quota_error(int(amount), size, quota.stored_bytes, expires)
+        try:
+            self._store_data(job_id, audio, stems, secret)
+        except redis.RedisError:
+            self._discard(job_id, owner)  # a job without its audio would fail later: none at all
+            raise
+        return job_id
+
+    def _store_data(self, job_id: str, audio: bytes, stems: dict[str, bytes], secret: dict | None) -> None:
         with self.redis.pipeline() as pipe:
-            pipe.hset(self.key(job_id), mapping=record)
-            pipe.set(self.key(job_id, "audio"), audio)
+            pipe.set(self.key(job_id, "audio"), audio, ex=self.ttl)
             if stems:
                 pipe.hset(self.key(job_id, "stems"), mapping=stems)
+                pipe.expire(self.key(job_id, "stems"), self.ttl)
             if secret:
-                pipe.set(self.key(job_id, "secret"), json.dumps(secret))
-            for part in (None, "audio", "stems", "secret"):
-                pipe.expire(self.key(job_id, part), self.ttl)
-            pipe.zadd(self.owner_key(owner), {job_id: now})
-            pipe.expire(self.owner_key(owner), self.ttl)
-            pipe.sadd(self.active_key, job_id)
-            pipe.hincrby(self.metrics_key, "jobs_submitted_total", 1)
+                pipe.set(self.key(job_id, "secret"), json.dumps(secret), ex=self.ttl)
             pipe.execute()
-        return job_id
+
+    def _discard(self, job_id: str, owner: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.delete(*(self.key(job_id, part) for part in (None, "audio", "stems", "secret")))
+            pipe.srem(self.owner_key(owner, "active"), job_id)
+            pipe.hdel(self.owner_key(owner, "bytes"), job_id)
+            pipe.zrem(self.owner_key(owner), job_id)
+            pipe.srem(self.active_key, job_id)
+            pipe.execute()
 
     def record(self, job_id: str) -> dict | None:
         raw = self.redis.hgetall(self.key(job_id))
@@ -191,7 +210,19 @@ class Store:
                              client=pipe or self.redis)
 
     def save_stems(self, job_id: str, token: str, stems: dict[str, bytes]) -> bool:
-        return self._owned_hset(job_id, token, "stems", stems)
+        saved = self._owned_hset(job_id, token, "stems", stems)
+        if saved:
+            self._count_bytes(job_id, sum(map(len, stems.values())))
+        return saved
+
+    def _count_bytes(self, job_id: str, size: int) -> None:
+        owner = self._owner(job_id)
+        if owner is not None:
+            self.redis.hincrby(self.owner_key(owner, "bytes"), job_id, size)
+
+    def _owner(self, job_id: str) -> str | None:
+        owner = self.redis.hget(self.key(job_id), "owner")
+        return owner.decode() if owner is not None else None
 
     def save_predictions(self, job_id: str, token: str, rows: list[int], scores: np.ndarray,
                          labels: tuple[str, ...]) -> bool:
@@ -210,23 +241,31 @@ class Store:
         return scores, tuple(json.loads(labels)) if labels else None
 
     def finish(self, job_id: str, result: dict) -> None:
+        text = json.dumps(result)
+        owner = self._owner(job_id)
         with self.redis.pipeline() as pipe:
-            pipe.set(self.key(job_id, "result"), json.dumps(result), ex=self.ttl)
+            pipe.set(self.key(job_id, "result"), text, ex=self.ttl)
             pipe.delete(self.key(job_id, "predictions"))
-            self._end(pipe, job_id, Stage.FINISHED)
+            self._end(pipe, job_id, owner, Stage.FINISHED)
             pipe.execute()
+        self._count_bytes(job_id, len(text))
 
     def fail(self, job_id: str, error: dict) -> None:
+        # The checkpoint goes first, on its own: when Redis is full, deleting is what still
+        # works, and it makes the room that recording the failure needs.
+        self.redis.delete(self.key(job_id, "predictions"))  # a failed job is never resumed
+        owner = self._owner(job_id)
         with self.redis.pipeline() as pipe:
             self._update(job_id, {"error": json.dumps(error)}, pipe)
-            pipe.delete(self.key(job_id, "predictions"))  # a failed job is never resumed
-            self._end(pipe, job_id, Stage.FAILED)
+            self._end(pipe, job_id, owner, Stage.FAILED)
             pipe.execute()
 
-    def _end(self, pipe, job_id: str, stage: Stage) -> None:
+    def _end(self, pipe, job_id: str, owner: str | None, stage: Stage) -> None:
         self._update(job_id, {"stage": stage.value, "finished_at": time.time()}, pipe)
         pipe.delete(self.key(job_id, "secret"), self.key(job_id, "lease"))
         pipe.srem(self.active_key, job_id)
+        if owner is not None:
+            pipe.srem(self.owner_key(owner, "active"), job_id)
         pipe.hincrby(self.metrics_key, f"jobs_{stage.value}_total", 1)
 
     def delete(self, job_id: str, owner: str) -> Stage:
@@ -236,8 +275,9 @@ class Store:
         data = ("audio", "stems", "predictions", "result", "secret", "lease")
         with self.redis.pipeline() as pipe:
             pipe.delete(*(self.key(job_id, p) for p in data))
+            pipe.hdel(self.owner_key(owner, "bytes"), job_id)
             if record and not Stage(record["stage"]).done:
-                self._end(pipe, job_id, Stage.CANCELLED)
+                self._end(pipe, job_id, owner, Stage.CANCELLED)
                 ended = Stage.CANCELLED
             else:
                 pipe.delete(self.key(job_id))
@@ -248,6 +288,18 @@ class Store:
 
     def active_jobs(self) -> list[str]:
         return [i.decode() for i in self.redis.smembers(self.active_key)]
+
+    # -- worker liveness --------------------------------------------------------------
+    def beat(self, worker: str) -> None:
+        """A worker is alive for one more lease period."""
+        self._beat(keys=[self.workers_key], args=[worker, self.lease_seconds])
+
+    def worker_gone(self, worker: str) -> None:
+        self.redis.zrem(self.workers_key, worker)
+
+    def live_workers(self) -> int:
+        """Workers whose last heartbeat is younger than a lease period."""
+        return int(self._live(keys=[self.workers_key]))
 
     # -- metrics ---------------------------------------------------------------------
     def count(self, name: str, amount: float = 1) -> None:

