@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, Response, current_app, request, url_for
 
@@ -16,6 +17,7 @@ from worker.store import Stage
 
 blueprint = Blueprint("explanations", __name__)
 MAX_PAGE = 100
+JOB_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as the store makes them
 
 
 _finished_documents: LRU[bytes] = LRU(256)
@@ -27,7 +29,12 @@ def services():
 
 def owned(job_id: str) -> dict:
     """The caller's job, or 404 (another key's job looks exactly like a missing one)."""
-    record = services().store.owned_record(job_id, current_owner())
+    owner = current_owner()
+    if not JOB_ID.fullmatch(job_id):  # not even the shape of an id: no lookup, and no long echo
+        shown = job_id if len(job_id) <= 40 else job_id[:40] + "…"
+        raise Problem(404, "Not found", f"no explanation {shown!r} for this API key: explanation ids are 32 "
+                      "hexadecimal characters")
+    record = services().store.owned_record(job_id, owner)
     if record is None:
         raise Problem(404, "Not found", f"no explanation {job_id!r} for this API key (it may have expired)")
     return record
