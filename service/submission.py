@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from flask import Request
 
 from engine.audio import check_sample_rate
-from engine.codec import decode
+from engine.codec import AudioInfo, AudioTooLongError, header_info, probe
 from engine.pipeline import segments_for
 from engine.errors import InvalidAudioError, InvalidOptionError, InvalidSourcesError, ModelMissingError
 from service.problems import Problem
@@ -17,6 +18,9 @@ from worker.spleeter_models import check_model
 from worker.tagger.netguard import NetworkPolicy, check_url
 
 STEM_PREFIX = "stem."
+STEM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a stem name is a link path segment and a file name
+MAX_CHANNELS = 2  # what separators and taggers take (stereo is down-mixed for mono taggers)
+MAX_JSON_DEPTH = 32  # objects and arrays within one another in `request`; real requests use 3
 
 
 @dataclass(frozen=True)
@@ -35,25 +39,45 @@ def read_submission(http: Request, settings: Settings, policy: NetworkPolicy) ->
     job_request, headers = _job_request(http, settings)
     check_url(job_request.tagger.url, policy)
     audio = _file(http, "audio")
-    waveform, sample_rate = decode(audio)
-    _check_fits_audio(job_request, waveform, sample_rate)
-    duration = len(waveform) / sample_rate
-    if duration > settings.max_duration_seconds:
-        raise LimitError(f"the audio is {duration:.1f} s long; this service takes at most "
-                         f"{settings.max_duration_seconds:.0f} s")
-    stems = _stems(http, job_request.separator, waveform, sample_rate, settings)
+    info = _audio_info(audio, settings)
+    _check_fits_audio(job_request, info)
+    stems = _stems(http, job_request.separator, info, settings)
     if job_request.separator != PROVIDED:
         _check_separator_model(job_request.separator, settings)
-    return Submission(job_request, audio, stems, duration, {"headers": headers} if headers else {})
+    return Submission(job_request, audio, stems, info.seconds, {"headers": headers} if headers else {})
 
 
-def _check_fits_audio(job_request: JobRequest, waveform, sample_rate: int) -> None:
+def _audio_info(audio: bytes, settings: Settings) -> AudioInfo:
+    """Length, rate and channels, read through once in constant memory: the API never holds the samples,
+    and a header promising more than the duration limit is refused before anything is decoded."""
+    _check_format(header_info(audio), settings)
+    try:
+        info = probe(audio, settings.max_duration_seconds)
+    except AudioTooLongError as exc:
+        raise LimitError(str(exc)) from exc
+    if info.seconds < settings.min_duration_seconds:
+        raise InvalidAudioError(f"the audio is {info.seconds:.3g} s long; this service needs at least "
+                                f"{settings.min_duration_seconds:g} s")
+    return info
+
+
+def _check_format(header: AudioInfo, settings: Settings) -> None:
+    """Rate and channels bound what the worker must hold (duration × rate × channels): refused from the
+    header, before the file is read through."""
+    if header.sample_rate > settings.max_sample_rate:
+        raise LimitError(f"the audio's sample rate is {header.sample_rate} Hz; this service takes at most "
+                         f"{settings.max_sample_rate} Hz (resample it first)")
+    if header.channels > MAX_CHANNELS:
+        raise LimitError(f"the audio has {header.channels} channels; this service takes mono or stereo")
+
+
+def _check_fits_audio(job_request: JobRequest, info: AudioInfo) -> None:
     """What the worker would refuse about this audio, refused now instead."""
     try:
-        check_sample_rate(sample_rate)
+        check_sample_rate(info.sample_rate)
     except InvalidOptionError as exc:
         raise InvalidAudioError(f"the audio's sample rate is not supported: {exc}") from exc
-    segments_for(job_request.settings, len(waveform), sample_rate)
+    segments_for(job_request.settings, info.frames, info.sample_rate)
 
 
 def _job_request(http: Request, settings: Settings) -> tuple[JobRequest, dict]:
@@ -64,10 +88,30 @@ def _job_request(http: Request, settings: Settings) -> tuple[JobRequest, dict]:
                       "samples…) is required")
     try:
         data = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:  # deeper than the parser goes
+        raise _nested_too_deeply() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, "Malformed JSON", f"the `request` part is not valid JSON: {exc}") from exc
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise _nested_too_deeply()
     request = JobRequest.from_dict(data, settings)
     return request, dict(request.tagger.headers)
+
+
+def _nested_too_deeply() -> Problem:
+    return Problem(400, "Request nested too deeply", f"the `request` part is nested too deeply: at most "
+                   f"{MAX_JSON_DEPTH} levels of objects and arrays are allowed")
+
+
+def _depth(value) -> int:
+    """How many objects and arrays deep `value` goes, counted without recursion (and up to the limit + 1)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending and deepest <= MAX_JSON_DEPTH:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _refuse_constant(name: str):
@@ -81,7 +125,7 @@ def _file(http: Request, name: str) -> bytes:
     return upload.read()
 
 
-def _stems(http: Request, separator: str, waveform, sample_rate: int, settings: Settings) -> dict[str, bytes]:
+def _stems(http: Request, separator: str, mixture: AudioInfo, settings: Settings) -> dict[str, bytes]:
     names = [n for n in http.files if n.startswith(STEM_PREFIX)]
     if separator != PROVIDED:
         if names:
@@ -91,19 +135,26 @@ def _stems(http: Request, separator: str, waveform, sample_rate: int, settings: 
         raise InvalidSourcesError("separator 'provided' needs at least one stem file, as parts named `stem.<name>`")
     if len(names) > settings.max_stems:
         raise LimitError(f"{len(names)} stems sent; this service takes at most {settings.max_stems}")
-    stems = {}
     for name in names:
-        data = http.files[name].read()
-        try:
-            stem, rate = decode(data)
-        except InvalidAudioError as exc:
-            raise InvalidSourcesError(f"stem {name!r}: {exc}") from exc
-        if rate != sample_rate or stem.shape != waveform.shape:
-            raise InvalidSourcesError(
-                f"stem {name!r} is {len(stem)} frames × {stem.shape[1]} channels at {rate} Hz; the mixture is "
-                f"{len(waveform)} × {waveform.shape[1]} at {sample_rate} Hz; stems must match it exactly")
-        stems[name[len(STEM_PREFIX):]] = data
-    return stems
+        if not STEM_NAME.fullmatch(name[len(STEM_PREFIX):]):
+            raise InvalidSourcesError(f"stem part {name!r}: a stem name (after `stem.`) must be 1 to 64 letters, "
+                                      "digits, `_` or `-`, as in `stem.vocals`")
+    return {name[len(STEM_PREFIX):]: _stem(name, http.files[name].read(), mixture, settings) for name in names}
+
+
+def _stem(name: str, data: bytes, mixture: AudioInfo, settings: Settings) -> bytes:
+    """One stem, read through like the mixture; it must match the mixture exactly."""
+    try:
+        _check_format(header_info(data), settings)
+        stem = probe(data, settings.max_duration_seconds)
+    except InvalidAudioError as exc:
+        raise InvalidSourcesError(f"stem {name!r}: {exc}") from exc
+    if stem != mixture:
+        raise InvalidSourcesError(
+            f"stem {name!r} is {stem.frames} frames × {stem.channels} channels at {stem.sample_rate} Hz; the "
+            f"mixture is {mixture.frames} × {mixture.channels} at {mixture.sample_rate} Hz; stems must match it "
+            "exactly")
+    return data
 
 
 def _check_separator_model(separator: str, settings: Settings) -> None:

@@ -26,6 +26,7 @@ class Settings:
     tagger_allowed_networks: str = ""  # e.g. "127.0.0.0/8,::1/128" for taggers on this host
     max_upload_bytes: int = 64 * 1024 * 1024
     max_duration_seconds: float = 600.0
+    max_sample_rate: int = 96000  # Hz: with the duration and two channels, what a worker may have to hold
     min_duration_seconds: float = 1.0  # shorter audio is refused: one segment of it explains nothing
     max_samples: int = 16384
     max_segments: int = 32

@@ -88,8 +88,10 @@ def source_order(names) -> list[str]:
     return sorted(names, key=lambda name: (_RANK.get(name, len(_RANK)), name))
 
 
-def sources_from_flac(stems: dict[str, bytes], expected_rate: int | None = None) -> Sources:
-    decoded = {name: decode(stems[name]) for name in source_order(stems)}
+def sources_from_flac(stems: dict[str, bytes], expected_rate: int | None = None,
+                      max_seconds: float | None = None) -> Sources:
+    """Stored stems decoded, each into at most its header's length (and `max_seconds`, if given)."""
+    decoded = {name: decode(stems[name], max_seconds) for name in source_order(stems)}
     rates = {rate for _, rate in decoded.values()}
     if len(rates) != 1 or (expected_rate is not None and rates != {expected_rate}):
         raise InvalidOptionError(f"stems have sample rates {sorted(rates)}; they must share one")

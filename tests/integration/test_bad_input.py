@@ -14,6 +14,7 @@ import rq
 
 from service import create_app
 from tests.integration.harness import Api, ServedApp, wav_bytes
+from tests.long_audio import long_audio
 
 RATE, SECONDS = 8000, 2.0
 TAGGER_URL = "http://127.0.0.1:9/predict"  # loopback is allowed by the test settings; never contacted
@@ -140,6 +141,54 @@ def test_upload_over_the_size_limit_is_413(serve, nothing_queued):
     nothing_queued(small)
 
 
+@pytest.fixture(scope="session")
+def long(tmp_path_factory):
+    return long_audio(tmp_path_factory)
+
+
+@pytest.mark.parametrize(("case", "title", "details"), [
+    pytest.param("twenty_minutes", "Over a limit", ["the audio is 1200.0 s long", "at most 600 s"], id="20-minutes"),
+    pytest.param("three_hours", "Over a limit", ["the audio is 10800.0 s long", "at most 600 s"], id="3-hours"),
+    pytest.param("lying", "Invalid audio", ["holds more than the 80000 frames (10.0 s) its header promises"],
+                 id="header-says-10-s-of-3-hours"),
+    pytest.param("unknown_length", "Over a limit", ["longer than 600 s", "header does not say how long"],
+                 id="unknown-length-3-hours"),
+])
+def test_long_audio_in_a_small_file_is_422(api, nothing_queued, long, case, title, details):
+    audio = getattr(long, case)
+    assert len(audio) < 300_000
+    assert assert_problem(post(api, audio=audio), 422, *details)["title"] == title
+    nothing_queued(api)
+
+
+def one_sample() -> bytes:
+    return wav_bytes(np.full((1, 1), 0.5, dtype=np.float32), RATE)
+
+
+def test_audio_under_the_minimum_duration_is_422(api, nothing_queued):
+    response = post(api, audio=one_sample, stems={"low": one_sample()}, request=valid_request(segments=1))
+    assert_problem(response, 422, "the audio is 0.000125 s long", "at least 1 s")
+    nothing_queued(api)
+
+
+def test_the_minimum_duration_is_a_setting(serve, nothing_queued):
+    longer = serve(min_duration_seconds=3.0)
+    assert_problem(post(longer), 422, f"the audio is {SECONDS:g} s long", "at least 3 s")
+    nothing_queued(longer)
+
+
+@pytest.mark.parametrize(("audio", "details"), [
+    pytest.param(lambda: wav_bytes(np.zeros((2 * 192000, 1), np.float32), 192000), ["192000 Hz", "at most 96000"],
+                 id="sample-rate-over-the-limit"),
+    pytest.param(lambda: wav_bytes(np.zeros((2 * RATE, 4), np.float32), RATE), ["4 channels", "mono or stereo"],
+                 id="four-channels"),
+])
+def test_rates_and_channels_beyond_what_a_worker_should_hold_are_422(api, nothing_queued, audio, details):
+    assert_problem(post(api, audio=audio, stems=None, request=valid_request(separator="spleeter:2stems")),
+                   422, *details)
+    nothing_queued(api)
+
+
 # -- the multipart structure ----------------------------------------------------------------
 
 @pytest.mark.parametrize(("parts", "status", "details"), [
@@ -150,6 +199,25 @@ def test_upload_over_the_size_limit_is_413(serve, nothing_queued):
 ])
 def test_bad_multipart_parts(api, nothing_queued, parts, status, details):
     assert_problem(post(api, **parts), status, *details)
+    nothing_queued(api)
+
+
+def nested(depth: int) -> str:
+    """A request whose deepest value is `depth` objects and arrays down (the request object is 1)."""
+    return json.dumps(valid_request(deep=None)).replace("null", "[" * (depth - 1) + "]" * (depth - 1))
+
+
+@pytest.mark.parametrize("request_text", [
+    pytest.param("[" * 100_000 + "]" * 100_000, id="100000-deep"),
+    pytest.param(nested(33), id="33-deep"),
+])
+def test_json_nested_too_deeply_is_400(api, nothing_queued, request_text):
+    assert_problem(post(api, request=request_text), 400, "nested too deeply", "at most 32 levels")
+    nothing_queued(api)
+
+
+def test_json_32_deep_is_read(api, nothing_queued):
+    assert_problem(post(api, request=nested(32)), 400, "unknown request fields ['deep']")
     nothing_queued(api)
 
 
@@ -206,6 +274,47 @@ def mismatched_stems() -> dict[str, bytes]:
 def test_bad_provided_stems_are_422(api, nothing_queued, stems, details):
     assert_problem(post(api, stems=stems), 422, *details)
     nothing_queued(api)
+
+
+@pytest.mark.parametrize("name", ["", "x" * 65, "lead vocals", "a/b", "vocals.wav", "vocałs"],
+                         ids=["empty", "65-characters", "space", "slash", "dot", "non-ascii"])
+def test_a_stem_name_outside_letters_digits_underscore_dash_is_422(api, nothing_queued, name):
+    stems = {name: valid_stems()["low"], "high": valid_stems()["high"]}
+    assert_problem(post(api, stems=stems), 422, f"stem part 'stem.{name}'", "1 to 64 letters, digits, `_` or `-`")
+    nothing_queued(api)
+
+
+def test_stem_names_of_64_letters_digits_underscores_and_dashes_are_taken(api, queue):
+    stems = valid_stems()
+    response = post(api, stems={"Lead_vocals-2": stems["low"], "x" * 64: stems["high"]})
+    assert response.status_code == 202, response.text
+    assert queue.count == 1
+
+
+@pytest.mark.parametrize(("case", "details"), [
+    pytest.param("lying", ["stem 'stem.low'", "holds more than the 80000 frames"], id="header-says-10-s-of-3-hours"),
+    pytest.param("unknown_length", ["stem 'stem.low'", "longer than 600 s"], id="unknown-length-3-hours"),
+    pytest.param("twenty_minutes", ["stem 'stem.low'", "the audio is 1200.0 s long"], id="20-minutes"),
+])
+def test_long_stems_in_small_files_are_422(api, nothing_queued, long, case, details):
+    stems = {"low": getattr(long, case), "high": valid_stems()["high"]}
+    assert_problem(post(api, stems=stems), 422, *details)
+    nothing_queued(api)
+
+
+# -- a separation model the server does not have ------------------------------------------------
+
+def test_a_missing_separation_model_is_named_without_the_servers_folder(serve, nothing_queued, tmp_path):
+    empty = tmp_path / "no-models-here"
+    bare = serve(model_dir=empty)
+    body = assert_problem(post(bare, request=valid_request(separator="spleeter:2stems"), stems=None), 422,
+                          "spleeter model '2stems' is missing", "the operator must build it", "make models")
+    assert body["title"] == "Separator not available"
+    assert str(tmp_path) not in body["detail"] and "no-models-here" not in body["detail"]
+    nothing_queued(bare)
+    health = bare.call("GET", "/healthz")
+    assert health.status_code == 503 and "'2stems' is missing" in health.json()["checks"]["model"]
+    assert str(tmp_path) not in health.text
 
 
 # -- API keys and ownership -----------------------------------------------------------------
@@ -275,3 +384,9 @@ def test_audio_at_an_unsupported_sample_rate_is_422(api, nothing_queued):
     response = post(api, audio=wav_bytes(silence, 100), stems={"low": wav_bytes(silence, 100)})
     assert_problem(response, 422, "sample_rate", "100")
     nothing_queued(api)
+
+
+def test_an_overlong_id_is_404_without_echoing_it(api):
+    long_id = "a" * 3000
+    body = assert_problem(api.call("GET", f"/explanations/{long_id}"), 404, "32 hexadecimal characters")
+    assert len(body["detail"]) < 200
