@@ -16,7 +16,8 @@ def job_timeout(request: dict, duration_seconds: float) -> int:
     tagger = request["tagger"]
     unique = min(request["samples"], 2 ** 20) + request.get("self_check_k", 3) * 50
     batches = math.ceil(unique / tagger.get("batch_size", 16)) / tagger.get("concurrency", 2)
-    per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5)) * 0.25
+    sending = tagger.get("send_timeout") or tagger.get("read_timeout", 60)
+    per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5) + sending) * 0.25
     estimate = SEPARATION_ALLOWANCE + 4 * duration_seconds + batches * per_batch
     return int(min(max(estimate, 600), 24 * 3600))
 

@@ -14,13 +14,21 @@ same length header, a JSON header whose output carries `parameters.binary_data_s
 raw FP32 scores. Errors are 400 or 404 {"error": "..."} as OIP servers answer them: an unknown
 model, input or output name, a datatype other than FP32, a shape that does not fit the data.
 GET /stats {"requests", "clips"} counts every other request (metadata and inference) and the
-rows scored.
+rows scored. GET /infers lists the inference requests received, in order, each as
+{"binary": whether the input came as binary data, "binary_output": whether binary scores were
+asked for, "shape": the input's shape, "status": the answer's HTTP status}.
 
 Options: --no-binary-extension (no extensions listed, binary requests and binary outputs refused
-with 400, as MLServer over REST), --no-server-metadata (GET /v2 is 404, and no binary either),
+with 400, as MLServer over REST), --no-server-metadata (GET /v2 is 404; binary tensors are still
+spoken unless --no-binary-extension says otherwise, as a server that just lacks the endpoint),
+--no-binary-output (binary requests are read, but scores are always answered as JSON),
 --input-name NAME (the input's name in the metadata), --fixed-samples N (metadata shape
 [-1, N]; other lengths get 400), --fault wrong-labels (5 output columns, while the metadata
-still says 4), --delay S (sleep before each inference answer).
+still says 4), --fault binary-500 (binary requests answered 500 text/plain, as MLServer 1.7
+answers raw FP32 sent as application/octet-stream), --delay S (sleep before each inference
+answer), --read-delay S (sleep before reading each request's body, as a busy server that takes
+the next request only when done with the last), --single-threaded (one request at a time, each
+connection closed after its answer).
 """
 from __future__ import annotations
 
@@ -28,7 +36,9 @@ import argparse
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from functools import partial
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -39,7 +49,7 @@ MODEL = "bands"
 OUTPUT = "scores"
 HEADER_LENGTH = "Inference-Header-Content-Length"
 BINARY_EXTENSION = "binary_tensor_data"
-FAULTS = ("none", "wrong-labels")
+FAULTS = ("none", "wrong-labels", "binary-500")
 
 
 class InferenceError(ValueError):
@@ -52,15 +62,24 @@ class Stats:
     def __init__(self):
         self._lock = threading.Lock()
         self.requests = self.clips = 0
+        self.infers: list[dict] = []
 
     def record(self, requests: int = 0, clips: int = 0) -> None:
         with self._lock:
             self.requests += requests
             self.clips += clips
 
+    def record_infer(self, infer: dict) -> None:
+        with self._lock:
+            self.infers.append(infer)
+
     def snapshot(self) -> dict:
         with self._lock:
             return {"requests": self.requests, "clips": self.clips}
+
+    def infer_log(self) -> list[dict]:
+        with self._lock:
+            return list(self.infers)
 
 
 def server_metadata(args: argparse.Namespace) -> dict:
@@ -127,7 +146,7 @@ def wants_binary(header: dict, args: argparse.Namespace) -> bool:
         binary = bool((output.get("parameters") or {}).get("binary_data", False))
     if binary and args.no_binary_extension:
         raise InferenceError(f"this server does not speak the {BINARY_EXTENSION} extension")
-    return binary
+    return binary and not args.no_binary_output
 
 
 def scores(rows: np.ndarray, args: argparse.Namespace) -> np.ndarray:
@@ -143,6 +162,14 @@ class Server(ThreadingHTTPServer):
         self.args, self.stats = args, Stats()
 
 
+class SingleThreadedServer(HTTPServer):
+    """One request at a time, as a synchronous tagger: the next waits, unread, in the socket."""
+
+    def __init__(self, address: tuple[str, int], args: argparse.Namespace):
+        super().__init__(address, Handler)
+        self.args, self.stats = args, Stats()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Server
@@ -151,6 +178,9 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/stats":
             self.send_json(200, self.server.stats.snapshot())
+            return
+        if path == "/infers":
+            self.send_json(200, {"infers": self.server.stats.infer_log()})
             return
         self.server.stats.record(requests=1)
         args = self.server.args
@@ -162,22 +192,33 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(404, {"error": f"no model or resource at GET {path}"})
 
     def do_POST(self) -> None:
+        args = self.server.args
+        time.sleep(args.read_delay)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         path = urlsplit(self.path).path
         self.server.stats.record(requests=1)
         if path != f"/v2/models/{MODEL}/infer":
             self.send_json(404, {"error": f"Request for unknown model: no model at POST {path}"})
             return
-        args = self.server.args
         time.sleep(args.delay)
+        header_length = self.headers.get(HEADER_LENGTH)
+        status, send_answer = self.infer(body, header_length)
+        # Logged before the answer goes out: a client that asks GET /infers next finds it there.
+        self.server.stats.record_infer(described(body, header_length, status))
+        send_answer()
+
+    def infer(self, body: bytes, header_length: str | None) -> tuple[int, Callable[[], None]]:
+        """One inference request's HTTP status, and what sends its answer."""
+        args = self.server.args
+        if args.fault == "binary-500" and header_length is not None:
+            return 500, partial(self.send_bytes, 500, "text/plain", b"Internal Server Error")
         try:
-            header, binary = split_request(body, self.headers.get(HEADER_LENGTH), args)
+            header, binary = split_request(body, header_length, args)
             rows, binary_output = waveforms(header, binary, args), wants_binary(header, args)
         except InferenceError as exc:
-            self.send_json(400, {"error": str(exc)})
-            return
+            return 400, partial(self.send_json, 400, {"error": str(exc)})
         self.server.stats.record(clips=len(rows))
-        self.answer(header.get("id"), scores(rows, args), binary_output)
+        return 200, partial(self.answer, header.get("id"), scores(rows, args), binary_output)
 
     def answer(self, request_id, values: np.ndarray, binary: bool) -> None:
         output = {"name": OUTPUT, "datatype": "FP32", "shape": list(values.shape)}
@@ -198,6 +239,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_bytes(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
         self.send_response(status)
+        if isinstance(self.server, SingleThreadedServer):  # else this connection would hold the only thread
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
@@ -206,27 +250,43 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def described(body: bytes, header_length: str | None, status: int) -> dict:
+    """One entry of GET /infers: what the request asked for, read leniently (refused ones too)."""
+    try:
+        header = json.loads(body[:int(header_length)] if header_length is not None else body)
+    except ValueError:
+        header = {}
+    header = header if isinstance(header, dict) else {}
+    tensors = [t for t in header.get("inputs") or [] if isinstance(t, dict)] or [{}]
+    outputs = [o for o in header.get("outputs") or [] if isinstance(o, dict)]
+    asked = any((o.get("parameters") or {}).get("binary_data") for o in outputs)
+    return {"binary": header_length is not None, "binary_output": asked, "shape": tensors[0].get("shape"),
+            "status": status}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.servers.oip", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--no-binary-extension", action="store_true")
-    parser.add_argument("--no-server-metadata", action="store_true", help="404 to GET /v2; implies no binary")
+    parser.add_argument("--no-server-metadata", action="store_true", help="404 to GET /v2")
+    parser.add_argument("--no-binary-output", action="store_true", help="binary inputs read, scores always JSON")
     parser.add_argument("--input-name", default="waveform")
     parser.add_argument("--fixed-samples", type=int, default=None, metavar="N")
     parser.add_argument("--fault", choices=FAULTS, default="none")
     parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--read-delay", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--single-threaded", action="store_true")
     args = parser.parse_args(argv)
     if args.fixed_samples is not None and args.fixed_samples < 1:
         parser.error("--fixed-samples must be at least 1")
-    args.no_binary_extension = args.no_binary_extension or args.no_server_metadata
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    with Server((args.host, args.port), args) as server:
+    with (SingleThreadedServer if args.single_threaded else Server)((args.host, args.port), args) as server:
         host, port = server.server_address[:2]
         print(f"listening on http://{host}:{port}", flush=True)
         try:

@@ -6,6 +6,7 @@ import pytest
 
 from tests.integration.harness import Processes
 from worker.tagger.netguard import NetworkPolicy, guarded_session
+from worker.tagger.protocols import oip
 
 
 class Recorder:
@@ -40,3 +41,12 @@ def session():
 @pytest.fixture
 def sleep() -> Recorder:
     return Recorder()
+
+
+@pytest.fixture(autouse=True)
+def forget_oip_probes():
+    """Each test starts with no remembered OIP probe: a port reused by a later test's server
+    must not inherit what an earlier server answered."""
+    oip.PROBED.clear()
+    yield
+    oip.PROBED.clear()

@@ -3,6 +3,7 @@ import datetime
 import ipaddress
 import socket
 import ssl
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,10 +12,12 @@ import requests
 
 from engine.errors import InvalidOptionError
 from worker.tagger.netguard import (
+    MAX_URL_LENGTH,
     InvalidTaggerUrlError,
     NetworkPolicy,
     RefusedAddressError,
     check_url,
+    check_url_syntax,
     guarded_session,
     refused_cause,
 )
@@ -110,7 +113,50 @@ def test_check_address_refuses_non_public(address, reason):
         PUBLIC.check_address(address)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888"])
+# IPv6 transition forms carrying an IPv4 address a gateway may deliver to: (address, message).
+TRANSITION_FORMS = [
+    ("::ffff:127.0.0.1", "IPv4-mapped address of 127.0.0.1: loopback"),
+    ("::127.0.0.1", "IPv4-compatible address of 127.0.0.1: loopback"),
+    ("::10.0.0.1", "IPv4-compatible address of 10.0.0.1: private"),
+    ("::ffff:0:7f00:1", "IPv4-translated address of 127.0.0.1: loopback"),
+    ("2002:7f00:1::", "6to4 address of 127.0.0.1: loopback"),
+    ("2002:a00:1::1", "6to4 address of 10.0.0.1: private"),
+    ("2002:a9fe:a9fe:1::1", "6to4 address of 169.254.169.254: link-local, incl. cloud metadata"),
+    ("2002:6440:1::", "6to4 address of 100.64.0.1: shared address space"),
+    ("2001:0:7f00:1::", "Teredo server address of 127.0.0.1: loopback"),
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo client address of 10.0.0.1: private"),
+    ("2001:0:4136:e378::3f57:fefe", "Teredo client address of 192.168.1.1: private"),
+    ("64:ff9b::7f00:1", "NAT64 address of 127.0.0.1: loopback"),
+    ("64:ff9b::a9fe:a9fe", "NAT64 address of 169.254.169.254: link-local, incl. cloud metadata"),
+    ("64:ff9b:1::a00:1", "NAT64 address of 10.0.0.1: private"),
+    ("64:ff9b:1:ffff::c0a8:101", "NAT64 address of 192.168.1.1: private"),
+    ("2a00:1450:4001::5efe:7f00:1", "ISATAP address of 127.0.0.1: loopback"),
+    ("2a00:1450:4001::200:5efe:a00:1", "ISATAP address of 10.0.0.1: private"),
+    ("2a00:1450:4001:1:200:5efe:a9fe:a9fe", "ISATAP address of 169.254.169.254: link-local, incl. cloud metadata"),
+]
+
+
+@pytest.mark.parametrize("address, message", TRANSITION_FORMS)
+def test_check_address_judges_the_ipv4_inside_ipv6_transition_forms(address, message):
+    with pytest.raises(RefusedAddressError) as refused:
+        PUBLIC.check_address(address)
+    assert str(refused.value) == f"address {address} is not public ({message})"
+
+
+def test_allowed_networks_allow_the_ipv4_inside_as_well():
+    # What a transition form delivers to is judged as that IPv4 address would be: allowing
+    # 10.0.0.0/8 allows its 6to4 form too (the IPv6 address itself, 2002::/16, is global).
+    NetworkPolicy.from_string("10.0.0.0/8").check_address("2002:a00:1::")
+    with pytest.raises(RefusedAddressError, match="6to4 address of 192.168.0.1: private"):
+        NetworkPolicy.from_string("10.0.0.0/8").check_address("2002:c0a8:1::")
+
+
+@pytest.mark.parametrize("address", [
+    "8.8.8.8", "1.1.1.1", "2001:4860:4860::8888",
+    "2002:808:808::1",  # 6to4 of 8.8.8.8
+    "2a00:1450:4001::5efe:808:808",  # ISATAP of 8.8.8.8 behind a public prefix
+    "2a00:1450:4001::5efe",  # looks like half an ISATAP identifier, is not one
+])
 def test_check_address_allows_public(address):
     PUBLIC.check_address(address)
     PUBLIC.check_address(ipaddress.ip_address(address))
@@ -152,11 +198,63 @@ def test_errors_are_invalid_options():
         ("http://user:pw@example.com/", "credentials"),
         ("http:///tagger", "no host"),
         ("http://example.com:99999/", "invalid port"),
+        ("http://example.com:0/", "invalid port 0; ports are 1 to 65535"),
+        ("http://8.8.8.8:0/tag", "invalid port 0"),
+        ("http://example.com:-1/", "invalid port"),
+        ("http://example.com:+80/", "invalid port"),
+        ("http://[::1/", "malformed"),
     ],
 )
 def test_check_url_rejects_bad_urls(url, message):
     with pytest.raises(InvalidTaggerUrlError, match=message):
         check_url(url, PUBLIC)
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://tagger.example/pre\r\ndict", "'\\r' (U+000D) at position 25"),
+        ("http://tagger.example/predict\n", "'\\n' (U+000A) at position 29"),
+        ("http://tagger.example\r\nX-Injected: 1/", "'\\r' (U+000D)"),
+        ("http://tagger.example/a b", "' ' (U+0020)"),
+        ("http://tagger.example/a\tb", "'\\t' (U+0009)"),
+        ("http://tagger.example/\x00", "'\\x00' (U+0000)"),
+        ("http://tagger.example/\x7f", "'\\x7f' (U+007F)"),
+        ("http://tagger.example/\x85", "'\\x85' (U+0085)"),
+        ("http://tagger.example/\u00a0", "'\\xa0' (U+00A0)"),
+        ("http://tagger.example/\u2028", "'\\u2028' (U+2028)"),
+        (" http://tagger.example/", "' ' (U+0020) at position 0"),
+        ("http://8.8.8.8/predict ", "' ' (U+0020)"),
+    ],
+)
+def test_check_url_refuses_control_characters_and_whitespace(url, shown):
+    with pytest.raises(InvalidTaggerUrlError) as refused:
+        check_url(url, PUBLIC)
+    assert f"control or whitespace character {shown}" in str(refused.value)
+
+
+def test_check_url_refuses_overlong_urls_without_quoting_them():
+    base = "http://8.8.8.8/"
+    check_url_syntax(base + "a" * (MAX_URL_LENGTH - len(base)))  # exactly the limit
+    with pytest.raises(InvalidTaggerUrlError) as refused:
+        check_url(base + "a" * 100_000, PUBLIC)
+    assert str(refused.value) == "tagger URL is 100,015 characters long; at most 2,048 are accepted"
+    assert MAX_URL_LENGTH == 2048
+
+
+@pytest.mark.parametrize("url, port", [("http://8.8.8.8:1/", 1), ("https://8.8.8.8:65535/", 65535),
+                                       ("http://8.8.8.8/", 80), ("https://8.8.8.8/", 443),
+                                       ("http://8.8.8.8:/", 80), ("http://8.8.8.8:0080/", 80)])
+def test_check_url_accepts_ports_1_to_65535(url, port):
+    check_url(url, PUBLIC)
+    assert check_url_syntax(url)[2] == port
+
+
+@pytest.mark.parametrize("address, message", TRANSITION_FORMS)
+def test_check_url_refuses_transition_forms_at_submission(address, message):
+    with pytest.raises(RefusedAddressError) as refused:
+        check_url(f"http://[{address}]:8080/predict", PUBLIC)
+    assert message in str(refused.value) and "resolves to a refused address" in str(refused.value)
 
 
 def test_check_url_refuses_localhost_unless_allowed():
@@ -194,6 +292,40 @@ def test_session_refuses_before_connecting(serve, session_for):
     refused = refused_cause(raised.value)
     assert refused is not None and "127.0.0.1" in str(refused)
     assert server.requests == []
+
+
+_CONNECTS: list = []  # what sockets of this process connected to, while `connects` records
+
+
+def _record_connects(event, args):
+    if event == "socket.connect" and _CONNECTS and _CONNECTS[0] == "recording":
+        _CONNECTS.append(args[1])
+
+
+@pytest.fixture
+def connects():
+    """The addresses this process's sockets connect to during the test (an audit hook sees them all)."""
+    if not getattr(sys, "_netguard_test_hook", False):
+        sys.addaudithook(_record_connects)  # hooks cannot be removed: installed once, recording on demand
+        sys._netguard_test_hook = True
+    _CONNECTS[:] = ["recording"]
+    yield _CONNECTS
+    _CONNECTS.clear()
+
+
+def test_the_connect_recorder_sees_connections(serve, session_for, connects):
+    server = serve()
+    assert session_for(LOOPBACK_ALLOWED).post(_url(server), data=b"audio", timeout=5).status_code == 200
+    assert server.server_address in connects[1:]
+
+
+@pytest.mark.parametrize("address, message", TRANSITION_FORMS)
+def test_session_refuses_transition_forms_before_connecting(session_for, connects, address, message):
+    with pytest.raises((RefusedAddressError, requests.exceptions.ConnectionError)) as raised:
+        session_for(PUBLIC).post(f"http://[{address}]:8080/predict", data=b"audio", timeout=2)
+    refused = refused_cause(raised.value)
+    assert refused is not None and message in str(refused)
+    assert connects == ["recording"]  # no socket was connected anywhere
 
 
 def test_refused_cause_digs_through_wrappers():

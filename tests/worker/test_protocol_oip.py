@@ -18,6 +18,7 @@ from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
 from tests.integration.harness import start_server
 from worker.tagger.client import TaggerClient
+from worker.tagger.protocols import oip
 from worker.tagger.spec import TaggerSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,18 @@ def stats(url: str) -> dict:
     return requests.get(url + "/stats", timeout=5).json()
 
 
+def infers(url: str) -> list[tuple]:
+    """(binary input, binary output asked, shape, status) of each inference request the server got."""
+    log = requests.get(url + "/infers", timeout=5).json()["infers"]
+    return [(i["binary"], i["binary_output"], i["shape"], i["status"]) for i in log]
+
+
+PROBE = (True, True, [1, RATE], 200)  # one second of silence, binary both ways: the server speaks it
+REFUSED_PROBE = (True, True, [1, RATE], 400)
+BINARY_BATCH = (True, True, [len(MIXES), RATE], 200)
+JSON_BATCH = (False, False, [len(MIXES), RATE], 200)
+
+
 # -- answers -------------------------------------------------------------------------------------------
 
 
@@ -88,27 +101,84 @@ def test_json_and_binary_tensors_give_the_same_band_levels(server, make_client):
     assert stats(url) == {"requests": 5, "clips": 2 * len(MIXES)}
 
 
-@pytest.mark.parametrize("server_option", ["--no-binary-extension", "--no-server-metadata"])
-
-
-def test_without_the_binary_extension_tensors_go_as_json(server, make_client, server_option):
-    url = server(server_option)  # binary requests or outputs would get 400 here
+@pytest.mark.parametrize("server_options", [("--no-binary-extension",),
+                                            ("--no-server-metadata", "--no-binary-extension")])
+def test_a_server_that_refuses_the_binary_probe_gets_json(server, make_client, server_options):
+    url = server(*server_options)  # lists no extension, or has no GET /v2; binary tensors get 400
     client = make_client(url)
     predictions = client.predict(MIXES)
 
     np.testing.assert_allclose(predictions.scores, EXPECTED, atol=TOLERANCE)
-    assert client.stats.bytes_sent > len(MIXES) * RATE * 4 * 2  # decimal numbers, not raw FP32
-    assert stats(url)["requests"] == 3
+    assert (client.prepared().binary, client.prepared().binary_output) == (False, False)
+    assert infers(url) == [REFUSED_PROBE, JSON_BATCH]
+    assert stats(url)["requests"] == 4  # model metadata, server metadata, probe, batch
+    assert client.stats.errors == 0  # a refused probe is an answer, not an error
     forced = make_client(url, {"model": "bands", "binary": True, "binary_output": True})
     with pytest.raises(TaggerUnreachableError, match="HTTP 400 .*does not speak the binary_tensor_data"):
         forced.predict(MIXES)
 
 
-def test_probing_a_server_without_metadata_is_not_a_tagger_error(server, make_client):
-    url = server("--no-server-metadata")
+def test_without_server_metadata_a_probe_finds_binary_tensors(server, make_client):
+    url = server("--no-server-metadata")  # GET /v2 is 404, yet binary tensors are spoken
     client = make_client(url)
-    client.predict(MIXES)
+    predictions = client.predict(MIXES)
+
+    np.testing.assert_allclose(predictions.scores, EXPECTED, atol=TOLERANCE)
+    assert (client.prepared().binary, client.prepared().binary_output) == (True, True)
+    assert infers(url) == [PROBE, BINARY_BATCH]
     assert client.stats.errors == 0
+    probe_bytes = RATE * 4 + 300  # raw FP32 and a JSON header
+    assert client.stats.bytes_sent < probe_bytes + len(MIXES) * RATE * 4 + 300
+
+
+def test_a_server_that_reads_binary_but_answers_json_gets_binary_requests_only(server, make_client):
+    url = server("--no-server-metadata", "--no-binary-output")
+    client = make_client(url)
+    predictions = client.predict(MIXES)
+
+    np.testing.assert_allclose(predictions.scores, EXPECTED, atol=TOLERANCE)
+    assert (client.prepared().binary, client.prepared().binary_output) == (True, False)
+    assert [(binary, status) for binary, _, _, status in infers(url)] == [(True, 200), (True, 200)]
+
+
+def test_the_probe_is_made_once_per_tagger_by_the_jobs_of_a_worker(server, make_client):
+    speaks, refuses = server("--no-server-metadata"), server("--no-server-metadata", "--no-binary-extension")
+    for _ in range(2):  # two jobs each: a new client, as the worker makes per job
+        for url in (speaks, refuses):
+            make_client(url).predict(MIXES)
+
+    assert infers(speaks) == [PROBE, BINARY_BATCH, BINARY_BATCH]
+    assert infers(refuses) == [REFUSED_PROBE, JSON_BATCH, JSON_BATCH]
+    assert stats(speaks)["requests"] == 2 + 1 + 1 + 2  # model metadata twice; server metadata, probe once; 2 batches
+
+
+def test_a_probe_takes_the_models_fixed_input_length(server, make_client):
+    url = server("--no-server-metadata", "--fixed-samples", str(RATE // 2))
+    client = make_client(url, input_seconds=0.5, input_policy="window")
+    client.predict(MIXES)
+    assert infers(url)[0] == (True, True, [1, RATE // 2], 200)
+    assert (client.prepared().binary, client.prepared().binary_output) == (True, True)
+
+
+def test_a_probe_that_fails_fails_the_job_and_is_not_remembered(server, make_client, sleep):
+    url = server("--no-server-metadata", "--fault", "binary-500")
+    for _ in range(2):
+        with pytest.raises(TaggerUnreachableError, match="HTTP 500") as caught:
+            make_client(url, retries=1).predict(MIXES)
+        assert caught.value.attempts == 2
+    assert [status for *_, status in infers(url)] == [500] * 4  # each job probed again, with its retry
+    assert len(sleep.delays) == 2
+
+
+def test_probe_outcomes_expire():
+    now = [0.0]
+    cache = oip.ProbeCache(ttl=oip.PROBE_TTL, clock=lambda: now[0])
+    cache.put(("http://t", "/v2/models/m/infer", ("auto", "auto")), (True, False))
+    now[0] = oip.PROBE_TTL - 1
+    assert cache.get(("http://t", "/v2/models/m/infer", ("auto", "auto"))) == (True, False)
+    now[0] = oip.PROBE_TTL
+    assert cache.get(("http://t", "/v2/models/m/infer", ("auto", "auto"))) is None
+    assert oip.PROBE_TTL == 3600
 
 
 def test_labels_given_in_the_options_name_the_columns(server, make_client):

@@ -6,7 +6,9 @@ answers that do not fit the protocol (asking again gives the same nonsense).
 """
 from __future__ import annotations
 
+import http.client
 import random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from email.utils import parsedate_to_datetime
 
 import numpy as np
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError, ReadTimeoutError
 
 from engine.errors import TaggerError, TaggerUnreachableError
 from engine.tagger import Predictions, quote
@@ -22,6 +25,7 @@ from worker.tagger.protocols import PROTOCOLS
 from worker.tagger.protocols.base import Outgoing
 from worker.tagger.shaping import merge, shape
 from worker.tagger.spec import TaggerSpec
+from worker.tagger.transport import PhaseTimeout, RequestSendError, SendTimeoutError, causes
 
 BACKOFF_BASE = 0.5  # seconds before the first retry
 BACKOFF_CAP = 30.0
@@ -88,6 +92,9 @@ class TaggerClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._limiter = RateLimiter(spec.max_rps, sleep=sleep)
+        # The guarded session's pools apply `send` while the request is written (worker/tagger/transport.py).
+        self._timeout = PhaseTimeout(connect=spec.connect_timeout, read=spec.read_timeout,
+                                     send=spec.send_timeout or spec.read_timeout)
         self._prepared = None
         self._prepare_lock = threading.Lock()
 
@@ -155,14 +162,13 @@ class TaggerClient:
         self.stats.add(requests=1, bytes_sent=len(outgoing.body))
         try:
             response = self.session.request(outgoing.method, url, data=outgoing.body or None, headers=headers,
-                                            allow_redirects=False,
-                                            timeout=(self.spec.connect_timeout, self.spec.read_timeout))
+                                            allow_redirects=False, timeout=self._timeout)
         except requests.RequestException as exc:
             refused = refused_cause(exc)
             if refused is not None:
                 raise refused from exc
-            error = TaggerUnreachableError(f"could not reach the tagger at {url}: {_reason(exc)}")
-            raise _Retryable(error, self._backoff(attempt)) from exc
+            raise _Retryable(TaggerUnreachableError(_failure(outgoing.method, url, exc, self.spec)),
+                             self._backoff(attempt)) from exc
         status = response.status_code
         if status in accept:
             return response
@@ -203,12 +209,51 @@ def _retry_after(response: requests.Response) -> float:
     return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return "the connection broke while the answer was read (reset or closed mid-body)"
-    if isinstance(exc, requests.Timeout):
-        return f"timed out ({type(exc).__name__})"
-    if isinstance(exc, requests.ConnectionError):
-        return "connection failed (refused, reset or DNS failure)"
-    return type(exc).__name__
+def _failure(method: str, url: str, exc: requests.RequestException, spec: TaggerSpec) -> str:
+    connecting, reason = _reason(exc, spec)
+    if connecting:
+        return f"could not reach the tagger at {url} {reason}"
+    return f"tagger request {method} {url} failed {reason}"
 
+
+def _reason(exc: requests.RequestException, spec: TaggerSpec) -> tuple[bool, str]:
+    """(whether it failed while connecting, in which phase it failed and how). The phase is in
+    the exceptions behind `exc`: requests wraps urllib3's, which wrap the socket's."""
+    chain = list(causes(exc))
+
+    def seen(*kinds) -> bool:
+        return any(isinstance(cause, kinds) for cause in chain)
+
+    if seen(SendTimeoutError):
+        setting = "send_timeout" if spec.send_timeout else "send_timeout, as read_timeout"
+        return False, (f"while sending the request: timed out, the tagger took none of it for "
+                       f"{spec.send_timeout or spec.read_timeout:g} s ({setting}): it is busy with other "
+                       "requests, or reads slowly")
+    if seen(RequestSendError):
+        return False, "while sending the request: the connection was reset or closed (the server closed or reset it)"
+    if seen(NameResolutionError, socket.gaierror):
+        return True, "while connecting: DNS name not resolved"
+    if seen(ConnectionRefusedError):
+        return True, "while connecting: connection refused"
+    if seen(NewConnectionError):  # before ConnectTimeoutError, which urllib3 makes it a subclass of
+        return True, f"while connecting: {_os_error(chain) or 'the connection failed'}"
+    if seen(ConnectTimeoutError, requests.ConnectTimeout):
+        return True, f"while connecting: timed out after connect_timeout {spec.connect_timeout:g} s"
+    if seen(requests.exceptions.SSLError):
+        return True, f"while connecting: the TLS handshake failed ({_os_error(chain) or 'SSL error'})"
+    if seen(ReadTimeoutError, requests.ReadTimeout):
+        return False, f"while waiting for the answer: timed out after read_timeout {spec.read_timeout:g} s"
+    if seen(requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
+            http.client.IncompleteRead):
+        return False, "while reading the answer: the connection broke mid-answer (reset or closed)"
+    if seen(ConnectionError):  # the socket's (RemoteDisconnected is one), not requests'
+        return False, "while waiting for the answer: the connection was reset or closed before an answer came"
+    if seen(http.client.HTTPException):
+        return False, "while reading the answer: it is not HTTP (a bad status line or header)"
+    return False, f"({type(exc).__name__}: {exc})"
+
+
+def _os_error(chain: list) -> str | None:
+    """The socket's own words (e.g. "[Errno 101] Network is unreachable"), if an OSError is behind it all."""
+    errors = [c for c in chain if isinstance(c, OSError) and not isinstance(c, requests.RequestException)]
+    return str(next((e for e in errors if e.errno), errors[0])) if errors else None

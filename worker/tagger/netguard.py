@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sys
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,18 +24,19 @@ from urllib3.util.connection import allowed_gai_family
 from urllib3.util.timeout import Timeout
 
 from engine.errors import InvalidOptionError
+from worker.tagger.addresses import IPAddress, embedded_ipv4, non_public_reason
+from worker.tagger.transport import PhasedConnectionMixin, PhasedPoolMixin, causes
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOWED_NETWORKS_SETTING = "AUDIOLIME_TAGGER_ALLOWED_NETWORKS"
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# Carrier-grade NAT space: Python 3.11 calls it neither private nor global.
-SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+MAX_URL_LENGTH = 2048  # characters: what browsers and servers commonly accept; the URL is stored with the job
 
 
 class InvalidTaggerUrlError(InvalidOptionError):
-    """A tagger URL that is not http(s), carries credentials, has no host or does not resolve."""
+    """A tagger URL that is not http(s), carries credentials, control characters or whitespace,
+    is over MAX_URL_LENGTH, has no host or no valid port (1 to 65535), or does not resolve."""
 
 
 class RefusedAddressError(InvalidOptionError):
@@ -53,14 +55,22 @@ class NetworkPolicy:
         return cls(tuple(_parse_network(e.strip()) for e in text.split(",") if e.strip()))
 
     def check_address(self, ip: str | IPAddress) -> None:
-        """Raise RefusedAddressError unless `ip` is public or in an allowed network."""
+        """Raise RefusedAddressError unless `ip` is public or in an allowed network, and so is
+        every IPv4 address it embeds (6to4, Teredo, NAT64, ISATAP...: a gateway may deliver to it)."""
         address = ipaddress.ip_address(ip)
-        # ::ffff:10.0.0.1 reaches 10.0.0.1, so judge (and allow) the IPv4 address inside.
+        for form, inner in embedded_ipv4(address):
+            reason = self._refusal(inner)
+            if reason is not None:
+                raise RefusedAddressError(f"address {ip} is not public ({form} address of {inner}: {reason})")
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        reason = _non_public_reason(address)
-        if reason is not None and not self._allows(address):
+            return  # ::ffff:10.0.0.1 is 10.0.0.1 on the wire: judged (and allowed) as that alone
+        reason = self._refusal(address)
+        if reason is not None:
             raise RefusedAddressError(f"address {ip} is not public ({reason})")
+
+    def _refusal(self, address: IPAddress) -> str | None:
+        reason = non_public_reason(address)
+        return None if reason is None or self._allows(address) else reason
 
     def _allows(self, address: IPAddress) -> bool:
         return any(address in network for network in self.allowed_networks)
@@ -75,24 +85,26 @@ def _parse_network(entry: str) -> IPNetwork:
         ) from None
 
 
-def _non_public_reason(address: IPAddress) -> str | None:
-    """The category that makes `address` non-public, or None if it is public."""
-    checks = (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local, incl. cloud metadata", address.is_link_local),
-        ("multicast", address.is_multicast),  # Python calls 224.0.0.1 global
-        ("shared address space", address in SHARED_ADDRESS_SPACE),
-        ("reserved", address.is_reserved),
-        ("private", address.is_private),
-        ("not globally routable", not address.is_global),
-    )
-    return next((name for name, refused in checks if refused), None)
-
-
 def check_url(url: str, policy: NetworkPolicy) -> None:
     """Reject a bad tagger URL at submission; `guarded_session` checks again at connect."""
-    parts = urlsplit(url)
+    _, host, port = check_url_syntax(url)
+    try:
+        _resolve_checked(host, port, policy)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InvalidTaggerUrlError(f"cannot resolve host {host!r}: {exc}") from exc
+
+
+def check_url_syntax(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of a tagger URL that can be sent as it is; no DNS lookup.
+    What is refused here would fail later, or worse be sent as something else."""
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidTaggerUrlError(f"tagger URL is {len(url):,} characters long; at most {MAX_URL_LENGTH:,} "
+                                    "are accepted")
+    _check_url_characters(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. unbalanced brackets around an IPv6 address
+        raise InvalidTaggerUrlError(f"tagger URL {url!r} is malformed: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise InvalidTaggerUrlError(
@@ -102,14 +114,27 @@ def check_url(url: str, policy: NetworkPolicy) -> None:
         raise InvalidTaggerUrlError("tagger URL must not contain credentials (user:pass@)")
     if not parts.hostname:
         raise InvalidTaggerUrlError(f"tagger URL {url!r} has no host")
+    return scheme, parts.hostname, _port(parts, scheme, url)
+
+
+def _port(parts, scheme: str, url: str) -> int:
     try:
-        port = parts.port or DEFAULT_PORTS[scheme]
+        port = parts.port
     except ValueError as exc:
-        raise InvalidTaggerUrlError(f"tagger URL {url!r} has an invalid port") from exc
-    try:
-        _resolve_checked(parts.hostname, port, policy)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise InvalidTaggerUrlError(f"cannot resolve host {parts.hostname!r}: {exc}") from exc
+        raise InvalidTaggerUrlError(f"tagger URL {url!r} has an invalid port ({exc}); ports are 1 to 65535") from exc
+    if port == 0:  # urllib3 would quietly send it to the scheme's default port
+        raise InvalidTaggerUrlError(f"tagger URL {url!r} has an invalid port 0; ports are 1 to 65535")
+    return DEFAULT_PORTS[scheme] if port is None else port
+
+
+def _check_url_characters(url: str) -> None:
+    """urlsplit silently drops CR, LF and tab, requests percent-encodes spaces; neither is
+    what the user meant, so a URL with control characters or whitespace is refused."""
+    for position, character in enumerate(url):
+        if character.isspace() or unicodedata.category(character) == "Cc":
+            raise InvalidTaggerUrlError(
+                f"tagger URL has the control or whitespace character {character!r} (U+{ord(character):04X}) at "
+                f"position {position}; URLs cannot carry these (percent-encode them where they belong)")
 
 
 def _resolve_checked(host: str, port: int, policy: NetworkPolicy, family=socket.AF_UNSPEC) -> list:
@@ -129,7 +154,7 @@ def _resolve_checked(host: str, port: int, policy: NetworkPolicy, family=socket.
     return infos
 
 
-class _GuardedConnectionMixin:
+class _GuardedConnectionMixin(PhasedConnectionMixin):
     """urllib3's socket opening, but resolve once, check, and connect to what was checked."""
 
     def __init__(self, *args, network_policy: NetworkPolicy, **kwargs):
@@ -178,11 +203,11 @@ class GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
     """Only the TCP connect changes: the certificate and SNI still use the URL's host name."""
 
 
-class GuardedHTTPConnectionPool(HTTPConnectionPool):
+class GuardedHTTPConnectionPool(PhasedPoolMixin, HTTPConnectionPool):
     ConnectionCls = GuardedHTTPConnection
 
 
-class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+class GuardedHTTPSConnectionPool(PhasedPoolMixin, HTTPSConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
 
@@ -241,14 +266,4 @@ def guarded_session(policy: NetworkPolicy, *, pool_maxsize: int = 10) -> request
 def refused_cause(exc: BaseException | None) -> RefusedAddressError | None:
     """The RefusedAddressError that is `exc` or lies behind it (cause/context chain,
     urllib3's `reason`, requests' `args`); None if the failure had another cause."""
-    pending, seen = [exc], set()
-    while pending:
-        current = pending.pop()
-        if isinstance(current, RefusedAddressError):
-            return current
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue  # None, or a `reason` that is a plain string (ssl.SSLError's is)
-        seen.add(id(current))
-        pending += [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        pending += list(current.args)
-    return None
+    return next((cause for cause in causes(exc) if isinstance(cause, RefusedAddressError)), None)

@@ -1,13 +1,27 @@
 """What a job says about its tagger: where it is, how it is spoken to, what it wants, how hard to try."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 
 from engine.codec import Encoding
 from engine.errors import InvalidOptionError
+from worker.tagger.netguard import check_url_syntax
 
 REDACTED = "[redacted]"
 INPUT_POLICIES = ("none", "crop", "pad", "crop_or_pad", "window")
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
+# RFC 9110 field-content: visible characters and obs-text, spaces and tabs between them.
+# Without C1 controls (U+0080-U+009F), and within Latin-1: http.client encodes values as Latin-1.
+HEADER_VALUE = re.compile(r"([!-~\xa0-\xff]([\t !-~\xa0-\xff]*[!-~\xa0-\xff])?)?")
+
+# Headers that frame or route the request: a user's value would break the request or send it elsewhere.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "content-type",
+                             "expect", "upgrade", "te", "trailer", "keep-alive", "proxy-connection"})
+
+
+class InvalidTaggerHeaderError(InvalidOptionError):
+    """A tagger header whose name is not an HTTP token or whose value HTTP cannot carry as it is."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class TaggerSpec:
     max_rps: float | None = None  # requests per second at most, across the job's concurrent requests
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
+    send_timeout: float | None = None  # for writing the request; None: as read_timeout
     retries: int = 4
 
     def __post_init__(self):
@@ -33,6 +48,7 @@ class TaggerSpec:
 
         if not isinstance(self.url, str) or not self.url:
             raise InvalidOptionError(f"tagger.url must be a URL string, got {self.url!r}")
+        check_url_syntax(self.url)
         if self.protocol not in PROTOCOLS:
             raise InvalidOptionError(f"unknown tagger protocol {self.protocol!r}; use one of {sorted(PROTOCOLS)}")
         protocol = PROTOCOLS[self.protocol]
@@ -43,6 +59,8 @@ class TaggerSpec:
         if not isinstance(self.headers, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in self.headers.items()):
             raise InvalidOptionError("tagger headers must be an object of string names to string values")
+        for name, value in self.headers.items():
+            _check_header(name, value)
         if self.batch_size is None:
             object.__setattr__(self, "batch_size", protocol.DEFAULT_BATCH_SIZE)
         _check_int("sample_rate", self.sample_rate, 1000, 384000)
@@ -50,9 +68,10 @@ class TaggerSpec:
         _check_int("batch_size", self.batch_size, 1, protocol.MAX_BATCH_SIZE)
         _check_int("concurrency", self.concurrency, 1, 10**6)
         _check_int("retries", self.retries, 0, 10)
-        for name, low, high in (("connect_timeout", 0, 600), ("read_timeout", 0, 600), ("max_rps", 0, 10**6),
-                                ("input_seconds", 0, 3600)):
-            _check_number(name, getattr(self, name), low, high, optional=name in ("max_rps", "input_seconds"))
+        for name, low, high in (("connect_timeout", 0, 600), ("read_timeout", 0, 600), ("send_timeout", 0, 600),
+                                ("max_rps", 0, 10**6), ("input_seconds", 0, 3600)):
+            _check_number(name, getattr(self, name), low, high,
+                          optional=name in ("send_timeout", "max_rps", "input_seconds"))
         self._check_input_shape(protocol)
 
     def _check_input_shape(self, protocol) -> None:
@@ -87,6 +106,21 @@ class TaggerSpec:
 
     def __repr__(self) -> str:  # keep header values out of logs and tracebacks
         return f"TaggerSpec(url={self.url!r}, protocol={self.protocol!r}, headers={list(self.headers)})"
+
+
+def _check_header(name: str, value: str) -> None:
+    """Refused now what would fail at the first request (requests and http.client refuse CR, LF and
+    leading whitespace) or change it (a CR LF would start a header of its own). Values are never quoted."""
+    if not HEADER_NAME.fullmatch(name):
+        raise InvalidTaggerHeaderError(f"tagger header name {name!r} is not an HTTP token: letters, digits and "
+                                       "!#$%&'*+-.^_`|~ only, no spaces, colons or control characters")
+    if name.lower() in FRAMING_HEADERS:
+        raise InvalidTaggerHeaderError(f"tagger header {name!r} is set by the service itself (it frames the request "
+                                       "or routes it); only the tagger's own headers, e.g. for auth, can be given")
+    if not HEADER_VALUE.fullmatch(value):
+        raise InvalidTaggerHeaderError(f"tagger header {name!r} has a value HTTP cannot carry: it may hold visible "
+                                       "Latin-1 characters, and spaces and tabs between them, but no CR, LF, NUL, "
+                                       "other control characters, or whitespace at either end")
 
 
 def _check_int(name: str, value, low: int, high: int) -> None:

@@ -4,14 +4,24 @@
 `version`, `labels` (names of the output columns; else `parameters.labels` of
 the model's or the output's metadata), `binary` and `binary_output` (the binary
 tensor extension: raw FP32 after a JSON header, several times smaller than a
-JSON number list; `"auto"`, the default, uses it when the server lists
-`binary_tensor_data` among its extensions — Triton does, MLServer 1.7 does not
-over REST), `input_name`, `output_name` (default: the model's only input/output).
+JSON number list), `input_name`, `output_name` (default: the model's only input/output).
+
+`binary` / `binary_output` are `true`, `false` (JSON numbers) or `"auto"`, the
+default: binary where the server lists `binary_tensor_data` among its extensions
+at `GET /v2` (Triton does). Where it lists none, or has no `GET /v2`, one small
+probe decides: one clip of zeros sent as binary, asking for binary scores, to
+the infer endpoint. A 200 with a readable answer: binary requests (and binary
+scores if they came so). A 4xx: **JSON numbers both ways** (MLServer 1.7 over REST
+answers 422). A 5xx or no answer fails the job as any request would. The worker
+process remembers the outcome per server, model and version for PROBE_TTL (an
+hour), so later jobs do not probe again.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, replace
 
 import numpy as np
 import requests
@@ -29,6 +39,12 @@ DATATYPES = {"FP32": "<f4", "FP64": "<f8", "FP16": "<f2"}
 
 BINARY_EXTENSION = "binary_tensor_data"
 DATA = "<data>"  # stands for the numbers in the JSON header until they are spliced in
+PROBE_SECONDS = 1.0  # the probe's clip, where the model takes any length: short, yet a plausible input
+PROBE_TTL = 3600.0  # seconds a probe's outcome is trusted: servers get upgraded, rarely within the hour
+# A 4xx to the probe says "not like this"; 429 says "not now" and is retried like any request.
+PROBE_ANSWERS = (200, *(status for status in range(400, 500) if status != 429))
+# ...but these are about the caller, not the tensors: fall back for this job, ask again for the next.
+NOT_ABOUT_TENSORS = (401, 403, 407, 408)
 
 
 @dataclass(frozen=True)
@@ -73,20 +89,83 @@ def prepare(spec, fetch) -> Model:
               or (tensor_out.get("parameters") or {}).get("labels"))
     if not labels:
         raise TaggerResponseError("the model metadata names no labels; give them as tagger.options.labels")
-    binary, binary_output = _binary_modes(options, fetch)
-    return Model(path + "/infer", tensor_in["name"], tensor_in["datatype"], shape, tensor_out["name"], list(labels),
-                 binary, binary_output)
+    model = Model(path + "/infer", tensor_in["name"], tensor_in["datatype"], shape, tensor_out["name"],
+                  list(labels), binary=False, binary_output=False)
+    binary, binary_output = _binary_modes(spec, model, fetch)
+    return replace(model, binary=binary, binary_output=binary_output)
 
 
-def _binary_modes(options: dict, fetch) -> tuple[bool, bool]:
-    """Binary tensors where asked for, or, with "auto", where the server says it speaks them."""
-    wanted = (options["binary"], options["binary_output"])
+class ProbeCache:
+    """What probing learned, per tagger, for `ttl` seconds; shared by a worker's jobs and threads."""
+
+    def __init__(self, ttl: float = PROBE_TTL, clock=time.monotonic):
+        self.ttl, self._clock = ttl, clock
+        self._entries: dict[tuple, tuple[float, tuple[bool, bool]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[bool, bool] | None:
+        with self._lock:
+            expires, modes = self._entries.get(key, (0.0, None))
+            return modes if self._clock() < expires else None
+
+    def put(self, key: tuple, modes: tuple[bool, bool]) -> None:
+        with self._lock:
+            self._entries[key] = (self._clock() + self.ttl, modes)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+PROBED = ProbeCache()
+
+
+def _binary_modes(spec, model: Model, fetch, cache: ProbeCache = PROBED) -> tuple[bool, bool]:
+    """Binary tensors where asked for, or, with "auto", where the server speaks them (as listed, or probed)."""
+    wanted = (spec.options["binary"], spec.options["binary_output"])
     if "auto" not in wanted:
         return wanted
+    key = (spec.url.rstrip("/"), model.path, wanted)  # the path names the model and its version
+    modes = cache.get(key)
+    if modes is None:
+        modes, lasting = _learn_modes(wanted, spec, model, fetch)
+        if lasting:
+            cache.put(key, modes)
+    return modes
+
+
+def _learn_modes(wanted: tuple, spec, model: Model, fetch) -> tuple[tuple[bool, bool], bool]:
+    """(modes, whether they hold beyond this job)."""
+    if _lists_binary_extension(fetch):
+        return _settle(wanted, (True, True)), True
+    asked = replace(model, binary=wanted[0] is not False, binary_output=wanted[1] is not False)
+    answer = fetch(build_request(_probe_clip(spec, model), spec, asked), accept=PROBE_ANSWERS)
+    if answer.status_code != 200:
+        return _settle(wanted, (False, False)), answer.status_code not in NOT_ABOUT_TENSORS
+    try:
+        parse_response(answer, 1, spec, asked)
+    except TaggerResponseError as exc:
+        raise TaggerResponseError(f"the answer to a one-clip binary tensor probe does not fit ({exc}); to skip "
+                                  "the probe, set tagger.options.binary and binary_output", http_status=200) from exc
+    return _settle(wanted, (asked.binary, HEADER_LENGTH in answer.headers)), True
+
+
+def _lists_binary_extension(fetch) -> bool:
     answer = fetch(Outgoing(method="GET", path="/v2"), accept=(200, 404))
     server = json_body(answer) if answer.status_code == 200 else {}  # 404: no server metadata, no extensions
-    speaks = BINARY_EXTENSION in (server.get("extensions") or []) if isinstance(server, dict) else False
-    return tuple(speaks if mode == "auto" else mode for mode in wanted)
+    return isinstance(server, dict) and BINARY_EXTENSION in (server.get("extensions") or [])
+
+
+def _settle(wanted: tuple, spoken: tuple[bool, bool]) -> tuple[bool, bool]:
+    return tuple(speaks if mode == "auto" else mode for mode, speaks in zip(wanted, spoken))
+
+
+def _probe_clip(spec, model: Model) -> np.ndarray:
+    """One clip of silence as the model takes it: its fixed length, or input_seconds, or PROBE_SECONDS."""
+    fixed = model.input_shape[1]
+    samples = fixed if isinstance(fixed, int) and fixed > 0 else round(
+        (spec.input_seconds or PROBE_SECONDS) * spec.sample_rate)
+    return np.zeros((1, samples, spec.channels), dtype=np.float32)
 
 
 def _pick(metadata: dict, kind: str, name: str | None) -> dict:
