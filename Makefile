@@ -12,7 +12,7 @@ include taggers/mlserver/mlserver.mk
 include taggers/musicnn/musicnn.mk
 include tests/browser/browser.mk
 
-.PHONY: setup models run test test-fast bench bench-service bench-protocols clean
+.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -47,6 +47,10 @@ bench-service: setup
 
 bench-protocols: setup
 	$(PY) bench/protocol_bench.py
+
+# Builds (once, about 7 minutes) and replays the musicnn answers to every mask of the example clip.
+bench-sampling: setup musicnn-venv
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/sampling_bench.py
 
 clean:
 	rm -rf $(VENV) $(MODEL_DIR)

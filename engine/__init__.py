@@ -10,14 +10,16 @@ from .errors import (ExplanationError, InvalidAudioError, InvalidInputError, Inv
 from .explanation import Explanation, TagExplanation
 from .mixing import Mixer
 from .perturbations import Perturbations, perturb
-from .pipeline import ExplainSettings, explain
+from .pipeline import explain
+from .sampling import Design, SamplingSettings, Strategy
+from .settings import ExplainSettings
 from .separation import CachingSeparator, MemoryCache, Separator
 from .sources import Sources
 from .surrogate import FeatureSelection, SurrogateOptions, fit_surrogates
 from .tagger import FunctionTagger, Predictions, Tagger
 
 __all__ = [
-    "CachingSeparator", "Component", "ExplainSettings", "Explanation", "ExplanationError", "Factorization",
+    "CachingSeparator", "Component", "Design", "SamplingSettings", "Strategy", "ExplainSettings", "Explanation", "ExplanationError", "Factorization",
     "FeatureSelection", "FunctionTagger", "InvalidAudioError", "InvalidInputError", "InvalidOptionError",
     "InvalidSourcesError", "MemoryCache", "Mixer", "ModelMissingError", "Perturbations", "Predictions",
     "SeparationError", "Separator", "Sources", "SurrogateOptions", "TagExplanation", "Tagger",

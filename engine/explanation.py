@@ -20,6 +20,10 @@ class TagExplanation:
     self_check: list[SelfCheckRow] = field(default_factory=list)
     self_check_note: str | None = None  # why the self-check table is empty, when it is
     error: dict | None = None  # {"stage", "detail"}: this tag could not be fitted or checked
+    weight_se: list[float] | None = None  # one per component
+    weight_interval: list[list[float]] | None = None  # pointwise 95 %, one [low, high] per component
+    stability: dict | None = None  # the claim about the top-k and how sure it is (engine.stability)
+    groups: dict | None = None  # {"sources": [...], "segments": [...]}: summed weights and shares
 
     def fail(self, stage: str, detail: str) -> None:
         """Report a problem on this tag alone: the job's other tags stand."""
@@ -33,13 +37,16 @@ class TagExplanation:
         return {"tag": self.tag, "original_score": self.original_score, "weights": self.weights,
                 "intercept": self.intercept, "score": self.score, "local_prediction": self.local_prediction,
                 "ranking": self.ranking(), "self_check": [row.to_dict() for row in self.self_check],
-                "self_check_note": self.self_check_note, "error": self.error}
+                "self_check_note": self.self_check_note, "error": self.error, "weight_se": self.weight_se,
+                "weight_interval": self.weight_interval, "stability": self.stability, "groups": self.groups}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TagExplanation":
         rows = [SelfCheckRow(**row) for row in data.get("self_check", [])]
         fields = {k: data[k] for k in ("tag", "original_score", "weights", "intercept", "score", "local_prediction")}
-        return cls(**fields, self_check=rows, self_check_note=data.get("self_check_note"), error=data.get("error"))
+        return cls(**fields, self_check=rows, self_check_note=data.get("self_check_note"), error=data.get("error"),
+                   weight_se=data.get("weight_se"), weight_interval=data.get("weight_interval"),
+                   stability=data.get("stability"), groups=data.get("groups"))
 
 
 @dataclass

@@ -1,14 +1,12 @@
 """Perturbations: binary masks over components, row 0 all on (the original)."""
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InvalidOptionError
-
-MAX_EXHAUSTIVE_COMPONENTS = 20  # 2^20 masks; beyond that exhaustive never fits a budget
+from .sampling import MaskStream, all_masks, exhaustive_fits
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,17 +30,10 @@ def perturb(n_components: int, n_samples: int, seed: int | None = 0) -> Perturba
         raise InvalidOptionError(f"samples must be an integer of at least 2, got {n_samples!r}")
     if n_components < 1:
         raise InvalidOptionError("at least one component is needed")
-    if n_components <= MAX_EXHAUSTIVE_COMPONENTS and 2 ** n_components <= n_samples:
-        return _enumerate(n_components)
-    rng = np.random.default_rng(seed)
-    masks = rng.integers(0, 2, size=(n_samples, n_components), dtype=np.uint8).astype(bool)
-    masks[0] = True
-    return _deduplicate(masks)
-
-
-def _enumerate(n_components: int) -> Perturbations:
-    rows = np.array(list(itertools.product((True, False), repeat=n_components)), dtype=bool)
-    return Perturbations(rows, np.ones(len(rows), dtype=np.int64), exhaustive=True)
+    if exhaustive_fits(n_components, n_samples):
+        rows = all_masks(n_components)
+        return Perturbations(rows, np.ones(len(rows), dtype=np.int64), exhaustive=True)
+    return _deduplicate(MaskStream(n_components, seed or 0).first(n_samples))
 
 
 def _deduplicate(masks: np.ndarray) -> Perturbations:

@@ -38,10 +38,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         policy=NetworkPolicy.from_string(settings.tagger_allowed_networks),
     )
     problems.register(app)
-    from service.views import audio, explanations, health, pages  # noqa: PLC0415 - views need the app's pieces
+    from service.views import audio, explanations, health, pages, samples  # noqa: PLC0415 - views need the app's pieces
 
     app.register_blueprint(explanations.blueprint)
     app.register_blueprint(audio.blueprint)
+    app.register_blueprint(samples.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -27,7 +27,7 @@ def summary(record: dict) -> dict:
         "id": record["id"],
         "status": coarse_status(stage),
         "stage": stage.value,
-        "progress": {"done": done, "total": total, "percent": percent},
+        "progress": {"done": done, "total": total, "percent": percent, "confidence": record.get("confidence")},
         "created_at": iso(record["created_at"]),
         "started_at": iso(record.get("started_at")),
         "finished_at": iso(record.get("finished_at")),
@@ -53,6 +53,7 @@ def job_path(job_id: str) -> str:
 def _audio_links(job_id: str, result: dict) -> dict:
     base = job_path(job_id)
     links = {
+        "samples": f"{base}/samples",
         "sources": {name: f"{base}/sources/{quote(name)}" for name in result["sources"]},
         "components": [f"{base}/components/{c['index']}" for c in result["components"]],
     }

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.errors import InvalidOptionError
-from engine.pipeline import ExplainSettings
+from engine.sampling import SamplingSettings
+from engine.settings import ExplainSettings
 from engine.surrogate import SurrogateOptions
 from worker.config import Settings
 from worker.tagger.spec import TaggerSpec
@@ -13,7 +14,9 @@ PROVIDED = "provided"
 SPLEETER_SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems")
 SEPARATORS = SPLEETER_SEPARATORS + (PROVIDED,)
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
-          "self_check_k", "fade_seconds"}
+          "self_check_k", "fade_seconds", "sampling"}
+SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
+                   "design"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,10 @@ class JobRequest:
 
     def check_limits(self, limits: Settings) -> None:
         s, t = self.settings, self.tagger
-        checks = [("samples", s.samples, limits.max_samples), ("self_check_k", s.self_check_k, limits.max_self_check_k),
+        plan = s.sampling_plan()
+        checks = [("samples", s.samples or 0, limits.max_samples),
+                  ("sampling.max_samples", plan.max_samples, limits.max_samples),
+                  ("self_check_k", s.self_check_k, limits.max_self_check_k),
                   ("targets", len(s.tags) or s.top_k, limits.max_tags),
                   ("tagger.batch_size", t.batch_size, limits.max_batch_size),
                   ("tagger.concurrency", t.concurrency, limits.max_concurrency)]
@@ -56,7 +62,8 @@ class JobRequest:
         """The public form (stored with the job and returned to its owner): no header values."""
         s = self.settings
         return {"tagger": self.tagger.public(), "separator": self.separator, "segments": _segments_out(s.segments),
-                "samples": s.samples, "seed": s.seed, "residual": s.residual, "fade_seconds": s.fade_seconds,
+                "samples": s.samples, "sampling": s.sampling_plan().to_dict(), "seed": s.seed,
+                "residual": s.residual, "fade_seconds": s.fade_seconds,
                 "targets": {"tags": list(s.tags)} if s.tags else {"top_k": s.top_k},
                 "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k}
 
@@ -81,8 +88,15 @@ def _settings(data: dict) -> ExplainSettings:
     unknown = sorted(set(surrogate) - {"kernel_width", "alpha", "feature_selection", "num_features"})
     if unknown:
         raise InvalidOptionError(f"unknown surrogate settings {unknown}")
+    sampling = _typed(data, "sampling", dict, None, "an object: {\"strategy\": \"adaptive\", \"confidence\": …}")
+    if sampling is not None:
+        unknown = sorted(set(sampling) - SAMPLING_FIELDS)
+        if unknown:
+            raise InvalidOptionError(f"unknown sampling settings {unknown}; known: {sorted(SAMPLING_FIELDS)}")
+        sampling = SamplingSettings(**sampling)
     return ExplainSettings(
-        samples=data.get("samples", 2048), seed=data.get("seed", 0), segments=_segments_in(data.get("segments")),
+        samples=data.get("samples"), sampling=sampling, seed=data.get("seed", 0),
+        segments=_segments_in(data.get("segments")),
         residual=_typed(data, "residual", bool, False, "true or false"),
         fade_seconds=_typed(data, "fade_seconds", (int, float), 0.005, "a number of seconds"),
         tags=tuple(tags), top_k=targets.get("top_k", 1), surrogate=SurrogateOptions(**surrogate),

@@ -16,15 +16,14 @@ from rq import get_current_job
 
 from engine.codec import decode
 from engine.errors import CancelledError, ExplanationError, TaggerError
+from engine.explainer import Explainer
 from engine.mixing import Mixer
-from engine.perturbations import perturb
-from engine.pipeline import assemble, explain_tags, factorize, self_check
-from engine.tagger import Predictions, check_predictions
-from engine.targets import resolve_targets
+from engine.pipeline import factorize
+from worker.answering import Answerer, answers_context
 from worker.context import WorkerContext, flac_round_trip, sources_from_flac
 from worker.job_request import PROVIDED, settings_from_public
-from worker.querying import query_masks
 from worker.recovery import LeaseKeeper, take_over
+from worker.samples import samples_npz
 from worker.redaction import Redactor, header_secrets, redacting
 from worker.store import Stage
 from worker.tagger.client import CallStats, TaggerClient
@@ -103,25 +102,31 @@ class ExplanationRun:
         sources = self._sources(request["separator"], waveform, sample_rate)
         factorization = factorize(waveform, sample_rate, sources, settings)
         mixer = Mixer(factorization.conform(spec.sample_rate, spec.channels))
-        perturbations = perturb(factorization.n_components, settings.samples, settings.seed)
         client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait)
-        self._enter(Stage.QUERYING)
-        predictions = self._query(mixer, perturbations.unique, client)
-        targets = resolve_targets(predictions.labels, predictions.scores[0], settings.tags, settings.top_k)
+        shared = self.store.answers_key(record["owner"], answers_context(factorization, request["tagger"]))
+        self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)
+        answerer = Answerer(self.store, self.job_id, self.token, shared, mixer, client, self.lease.keep_going,
+                            self._enter_once, self._progress)
+        explainer = Explainer(factorization, settings)
+        resumed, reused = answerer.preload(explainer)
+        if resumed:
+            log.info("explanation %s resumes: %d masks already answered", self.job_id, resumed)
+        explanation = explainer.run(answerer)
         self._enter(Stage.FITTING)
-        explained = explain_tags(factorization, perturbations, predictions, targets, settings)
-        self._enter(Stage.CHECKING)
-        check_calls = self_check(explained, perturbations, predictions, self._checker(mixer, client, predictions),
-                                 settings.self_check_k)
-        stats = {"samples": perturbations.n_samples, "unique_masks": len(perturbations.unique),
-                 "exhaustive": perturbations.exhaustive, "tagger_calls": len(perturbations.unique) + check_calls,
-                 "tagger": self.stats.to_dict()}
-        provenance = {"separator": self._model_id(request["separator"]), "tagger_labels": list(predictions.labels),
-                      "tagger_url": spec.url, "tagger_protocol": spec.protocol}
-        result = self.redactor.data(assemble(factorization, explained, settings, stats, provenance).to_dict())
+        used = explanation.stats["tagger_calls"] + explanation.stats["reused"]
+        self._progress(used, used, explainer.confidence)
+        explanation.stats["tagger"] = self.stats.to_dict()
+        explanation.provenance = {"separator": self._model_id(request["separator"]),
+                                  "tagger_labels": list(explainer.labels), "tagger_url": spec.url,
+                                  "tagger_protocol": spec.protocol}
+        result = self.redactor.data(explanation.to_dict())
         self._enter(Stage.FINISHED)
         self._guard()
-        self.store.finish(self.job_id, result)
+        self.store.finish(self.job_id, result, samples_npz(explainer.samples()))
+
+    def _enter_once(self, stage: Stage) -> None:
+        if stage is not self._stage:
+            self._enter(stage)
 
     # -- stages ---------------------------------------------------------------------
     def _enter(self, stage: Stage) -> None:
@@ -135,12 +140,12 @@ class ExplanationRun:
         if not stage.done:
             self.store.set_stage(self.job_id, stage)
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, confidence: float | None = None) -> None:
         """Progress in the job record (what the API reports) and in the RQ job's meta (for RQ tools)."""
-        self.store.set_progress(self.job_id, done, total)
+        self.store.set_progress(self.job_id, done, total, confidence)
         rq_job = get_current_job()
         if rq_job is not None:
-            rq_job.meta.update(stage=self._stage.value, done=done, total=total)
+            rq_job.meta.update(stage=self._stage.value, done=done, total=total, confidence=confidence)
             rq_job.save_meta()
 
     def _guard(self) -> None:
@@ -158,40 +163,6 @@ class ExplanationRun:
 
     def _model_id(self, separator: str) -> str:
         return PROVIDED if separator == PROVIDED else self.context.separator(separator).model_id
-
-    def _query(self, mixer: Mixer, masks: np.ndarray, client: TaggerClient) -> Predictions:
-        """Every unique mask's scores, resuming from the checkpoint of an earlier run."""
-        known, labels = self.store.load_predictions(self.job_id)
-        self._progress(len(known), len(masks))
-
-        def on_answer(rows: list[int], predictions: Predictions) -> None:
-            nonlocal labels
-            check_predictions(predictions, len(rows), labels)
-            labels = predictions.labels
-            if not self.store.save_predictions(self.job_id, self.token, rows, predictions.scores, labels):
-                raise CancelledError("the explanation was cancelled, deleted or taken over")
-            known.update(zip(rows, predictions.scores))
-            self._progress(len(known), len(masks))
-
-        todo = [row for row in range(len(masks)) if row not in known]
-        if known:
-            log.info("explanation %s resumes: %d of %d masks already answered", self.job_id, len(known), len(masks))
-        query_masks(mixer, masks, todo, client, on_answer, self.lease.keep_going)
-        return Predictions(labels, np.stack([known[row] for row in range(len(masks))]))
-
-    def _checker(self, mixer: Mixer, client: TaggerClient, predictions: Predictions):
-        """The self-check's masks, sent like the others (concurrently, cancellable at any wait)."""
-        def predict(masks: np.ndarray) -> np.ndarray:
-            self._guard()
-            answers: dict[int, np.ndarray] = {}
-
-            def on_answer(rows: list[int], answered: Predictions) -> None:
-                check_predictions(answered, len(rows), predictions.labels)
-                answers.update(zip(rows, answered.scores))
-
-            query_masks(mixer, masks, list(range(len(masks))), client, on_answer, self.lease.keep_going)
-            return np.stack([answers[row] for row in range(len(masks))])
-        return predict
 
     # -- endings ------------------------------------------------------------------------
     def _fail(self, exc: ExplanationError) -> None:

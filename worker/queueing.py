@@ -14,7 +14,9 @@ SEPARATION_ALLOWANCE = 120  # seconds: model load plus separation of a long clip
 def job_timeout(request: dict, duration_seconds: float) -> int:
     """Seconds a run may take, from the job's size: every batch may use all its retries and timeouts."""
     tagger = request["tagger"]
-    unique = min(request["samples"], 2 ** 20) + request.get("self_check_k", 3) * 50
+    sampling = request.get("sampling") or {}
+    cap = sampling.get("max_samples") or request.get("samples") or 2048
+    unique = min(cap, 2 ** 20) + request.get("self_check_k", 3) * 50
     batches = math.ceil(unique / tagger.get("batch_size", 16)) / tagger.get("concurrency", 2)
     sending = tagger.get("send_timeout") or tagger.get("read_timeout", 60)
     per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5) + sending) * 0.25

@@ -18,6 +18,19 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
 
+# The same, into several hashes at once (a job's checkpoint and its owner's shared answers),
+# each refreshed to the TTL. KEYS: record, target hashes…; ARGV: token, ttl, field/value pairs.
+HSET_ALL_IF_OWNER = """
+local token = redis.call('HGET', KEYS[1], 'token')
+local stage = redis.call('HGET', KEYS[1], 'stage')
+if token ~= ARGV[1] or stage == 'finished' or stage == 'failed' or stage == 'cancelled' then return 0 end
+for i = 2, #KEYS do
+  redis.call('HSET', KEYS[i], unpack(ARGV, 3))
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+end
+return 1
+"""
+
 # Admission of a new job against its owner's quotas, and the job's record, in one step:
 # two submissions racing for the last place cannot both get it. Entries of jobs whose
 # record has expired are pruned on the way (their TTL ended them, not an event).

@@ -5,13 +5,16 @@ Per job (all expire with the job's TTL):
   {p}:job:{id}:secret       string tagger headers (auth); deleted as soon as the job ends
   {p}:job:{id}:audio        string the uploaded file, as sent
   {p}:job:{id}:stems        hash   source name → FLAC
-  {p}:job:{id}:predictions  hash   unique-mask row → scores (float64 bytes); the resume checkpoint
+  {p}:job:{id}:predictions  hash   mask key → scores (float64 bytes), "labels"; the resume checkpoint
+  {p}:job:{id}:samples      string the masks, counts and scores the explanation was fitted on (NPZ)
   {p}:job:{id}:result       string the explanation, JSON
   {p}:job:{id}:lease        string the running worker's token; short TTL, refreshed while it works
 Across jobs:
   {p}:owner:{owner}:jobs    zset   job ids by creation time (listing)
   {p}:owner:{owner}:active  set    the owner's jobs queued or running (quota)
   {p}:owner:{owner}:bytes   hash   job id → bytes its audio, stems and result keep (quota)
+  {p}:owner:{owner}:answers:{context}  hash  mask key → scores, "labels": every answer the owner's jobs
+                                   got for one context (audio, components, tagger); later jobs reuse them
   {p}:active                set    jobs queued or running (for the reaper and the metrics)
   {p}:metrics               hash   counters for /metrics
   {p}:workers               zset   live workers: name → when its heartbeat lapses (Redis clock)
@@ -57,6 +60,7 @@ class Store:
         self.lease_seconds = lease_seconds
         self._hset_if_exists = connection.register_script(redis_scripts.HSET_IF_EXISTS)
         self._hset_if_owner = connection.register_script(redis_scripts.HSET_IF_OWNER)
+        self._hset_all_if_owner = connection.register_script(redis_scripts.HSET_ALL_IF_OWNER)
         self._admit = connection.register_script(redis_scripts.ADMIT)
         self._beat = connection.register_script(redis_scripts.BEAT)
         self._live = connection.register_script(redis_scripts.LIVE)
@@ -142,6 +146,8 @@ class Store:
                 record[name] = float(record[name])
         for name in ("done", "total", "attempts", "timeout"):
             record[name] = int(record.get(name, 0))
+        if "confidence" in record:
+            record["confidence"] = float(record["confidence"])
         record["request"] = json.loads(record["request"])
         record["error"] = json.loads(record["error"]) if "error" in record else None
         return record
@@ -202,8 +208,11 @@ class Store:
     def set_stage(self, job_id: str, stage: Stage, **fields) -> None:
         self._update(job_id, {"stage": stage.value, **{k: v for k, v in fields.items() if v is not None}})
 
-    def set_progress(self, job_id: str, done: int, total: int) -> None:
-        self._update(job_id, {"done": done, "total": total})
+    def set_progress(self, job_id: str, done: int, total: int, confidence: float | None = None) -> None:
+        fields = {"done": done, "total": total}
+        if confidence is not None:
+            fields["confidence"] = confidence
+        self._update(job_id, fields)
 
     def _update(self, job_id: str, mapping: dict, pipe=None) -> None:
         self._hset_if_exists(keys=[self.key(job_id)], args=[x for item in mapping.items() for x in item],
@@ -224,31 +233,44 @@ class Store:
         owner = self.redis.hget(self.key(job_id), "owner")
         return owner.decode() if owner is not None else None
 
-    def save_predictions(self, job_id: str, token: str, rows: list[int], scores: np.ndarray,
-                         labels: tuple[str, ...]) -> bool:
-        """Checkpoint answered masks, so a retry resumes instead of asking again."""
-        mapping = {str(r): np.asarray(s, dtype="<f8").tobytes() for r, s in zip(rows, scores)}
-        return self._owned_hset(job_id, token, "predictions", {"labels": json.dumps(list(labels)), **mapping})
-
     def _owned_hset(self, job_id: str, token: str, part: str, mapping: dict) -> bool:
         args = [token, self.ttl] + [x for item in mapping.items() for x in item]
         return bool(self._hset_if_owner(keys=[self.key(job_id), self.key(job_id, part)], args=args))
 
-    def load_predictions(self, job_id: str) -> tuple[dict[int, np.ndarray], tuple[str, ...] | None]:
-        raw = self.redis.hgetall(self.key(job_id, "predictions"))
+    def answers_key(self, owner: str, context: str) -> str:
+        return self.owner_key(owner, f"answers:{context}")
+
+    def save_answers(self, job_id: str, token: str, shared: str | None, keys: list[bytes], scores: np.ndarray,
+                     labels: tuple[str, ...]) -> bool:
+        """Checkpoint answered masks (a retry resumes instead of asking again), and add them to the
+        owner's shared answers for the same context (`shared`, a key from `answers_key`)."""
+        mapping = {"labels": json.dumps(list(labels))}
+        mapping.update((key, np.asarray(row, dtype="<f8").tobytes()) for key, row in zip(keys, scores))
+        targets = [self.key(job_id, "predictions")] + ([shared] if shared else [])
+        args = [token, self.ttl] + [x for item in mapping.items() for x in item]
+        return bool(self._hset_all_if_owner(keys=[self.key(job_id)] + targets, args=args))
+
+    def load_answers(self, key: str) -> tuple[dict[bytes, np.ndarray], tuple[str, ...] | None]:
+        """The answers in a checkpoint (`key(job_id, "predictions")`) or a shared hash, by mask key."""
+        raw = self.redis.hgetall(key)
         labels = raw.pop(b"labels", None)
-        scores = {int(k): np.frombuffer(v, dtype="<f8") for k, v in raw.items()}
+        scores = {k: np.frombuffer(v, dtype="<f8") for k, v in raw.items()}
         return scores, tuple(json.loads(labels)) if labels else None
 
-    def finish(self, job_id: str, result: dict) -> None:
+    def samples(self, job_id: str) -> bytes | None:
+        return self.redis.get(self.key(job_id, "samples"))
+
+    def finish(self, job_id: str, result: dict, samples: bytes = b"") -> None:
         text = json.dumps(result)
         owner = self._owner(job_id)
         with self.redis.pipeline() as pipe:
             pipe.set(self.key(job_id, "result"), text, ex=self.ttl)
+            if samples:
+                pipe.set(self.key(job_id, "samples"), samples, ex=self.ttl)
             pipe.delete(self.key(job_id, "predictions"))
             self._end(pipe, job_id, owner, Stage.FINISHED)
             pipe.execute()
-        self._count_bytes(job_id, len(text))
+        self._count_bytes(job_id, len(text) + len(samples))
 
     def fail(self, job_id: str, error: dict) -> None:
         # The checkpoint goes first, on its own: when Redis is full, deleting is what still
@@ -272,9 +294,11 @@ class Store:
         """Delete the job's data. A job still queued or running is cancelled and its record
         kept (stage `cancelled`) until it expires; an ended job goes entirely."""
         record = self.record(job_id)
-        data = ("audio", "stems", "predictions", "result", "secret", "lease")
+        data = ("audio", "stems", "predictions", "result", "samples", "secret", "lease")
         with self.redis.pipeline() as pipe:
             pipe.delete(*(self.key(job_id, p) for p in data))
+            if record and record.get("answers_key"):  # answers derived from the deleted audio go too
+                pipe.delete(record["answers_key"])
             pipe.hdel(self.owner_key(owner, "bytes"), job_id)
             if record and not Stage(record["stage"]).done:
                 self._end(pipe, job_id, owner, Stage.CANCELLED)

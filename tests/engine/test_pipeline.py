@@ -205,16 +205,16 @@ def test_a_tagger_failing_on_the_self_check_keeps_the_weights_and_says_so():
 
 
 def test_a_tag_that_cannot_be_fitted_is_reported_on_that_tag_alone(monkeypatch):
-    import engine.pipeline as pipeline
+    import engine.explainer as explainer
 
-    real = pipeline.fit_surrogates
+    real = explainer.fit_surrogates
 
     def fails_on_constant_columns(masks, scores, options, counts=None):
         if np.ptp(scores[:, -1]) == 0:
             raise np.linalg.LinAlgError("singular")
         return real(masks, scores, options, counts=counts)
 
-    monkeypatch.setattr(pipeline, "fit_surrogates", fails_on_constant_columns)
+    monkeypatch.setattr(explainer, "fit_surrogates", fails_on_constant_columns)
     sources = stems(SECONDS)
     tagger = FunctionTagger(constant_and_drummy, ["drummy", "always"], SAMPLE_RATE)
     result = explain(sources.mixture(), SAMPLE_RATE, tagger,

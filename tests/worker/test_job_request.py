@@ -1,6 +1,7 @@
 """JobRequest: the explanation request as the API validates it and the worker reads it back."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -28,7 +29,29 @@ def test_a_minimal_request_gets_the_defaults():
     assert job.separator == "spleeter:2stems"
     assert job.settings == ExplainSettings()
     assert (job.settings.samples, job.settings.segments, job.settings.residual, job.settings.top_k) == (
-        2048, None, False, 1)
+        None, None, False, 1)
+    plan = job.settings.sampling_plan()  # no `samples`: adaptive, up to 2048
+    assert (plan.strategy.value, plan.max_samples, plan.confidence, plan.top_k) == ("adaptive", 2048, 0.95, 3)
+
+
+def test_samples_alone_still_means_exactly_that_many():
+    plan = JobRequest.from_dict(request(samples=300), Settings()).settings.sampling_plan()
+    assert (plan.strategy.value, plan.max_samples) == ("fixed", 300)
+
+
+def test_samples_is_the_cap_of_an_adaptive_run_without_max_samples():
+    plan = JobRequest.from_dict(request(samples=300, sampling={"confidence": 0.99}), Settings()).settings
+    assert (plan.sampling_plan().strategy.value, plan.sampling_plan().max_samples) == ("adaptive", 300)
+
+
+@pytest.mark.parametrize(("sampling", "message"), [
+    ({"strategy": "greedy"}, "unknown sampling strategy"), ({"confidence": 1.5}, "sampling.confidence"),
+    ({"min_samples": 600, "max_samples": 500}, "over max_samples"), ({"rounds": 3}, "unknown sampling settings"),
+    ({"max_samples": 10**6}, "sampling.max_samples is 1000000, over"),
+])
+def test_bad_sampling_settings_are_refused(sampling, message):
+    with pytest.raises(InvalidOptionError, match=message):
+        JobRequest.from_dict(request(sampling=sampling), Settings())
 
 
 def test_a_full_request_is_read():
@@ -146,7 +169,9 @@ def test_the_public_form_redacts_header_values():
 ], ids=["minimal", "count and top_k", "boundaries and tags"])
 def test_the_public_form_round_trips_to_the_same_settings(data):
     job = JobRequest.from_dict(data, Settings())
-    stored = json.loads(json.dumps(job.to_dict()))  # as the store keeps it
-    assert settings_from_public(stored) == job.settings
+    stored = json.loads(json.dumps(job.to_dict()))  # as the store keeps it, every sampling choice made
+    again = settings_from_public(stored)
+    assert again.sampling_plan() == job.settings.sampling_plan()
+    assert dataclasses.replace(again, sampling=None) == dataclasses.replace(job.settings, sampling=None)
     assert stored["separator"] == job.separator
     assert TaggerSpec.from_dict(stored["tagger"]).public() == job.tagger.public()

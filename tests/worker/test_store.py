@@ -173,19 +173,43 @@ def test_a_run_no_longer_owns_an_ended_job(store, end):
     assert not store.owns(job_id, token)
 
 
+def key(row: int) -> bytes:
+    return bytes([row, 7])  # a mask key (engine.perturbations.mask_key): packed bits and the length
+
+
+def save(store, job_id, token, rows, values, shared=None) -> bool:
+    return store.save_answers(job_id, token, shared, [key(r) for r in rows], values, LABELS)
+
+
+def load(store, job_id):
+    return store.load_answers(store.key(job_id, "predictions"))
+
+
+def test_answers_go_to_the_checkpoint_and_the_owners_shared_answers(store):
+    job_id = create(store)
+    token = store.start_attempt(job_id, "rq-1")
+    shared = store.answers_key(OWNER, "context-1")
+    assert save(store, job_id, token, [1, 2], scores(2), shared)
+    assert load(store, job_id)[0].keys() == store.load_answers(shared)[0].keys() == {key(1), key(2)}
+    assert store.load_answers(shared)[1] == LABELS and 0 < store.redis.ttl(shared) <= TTL
+    store.finish(job_id, {"tags": []}, samples=b"npz")
+    assert store.load_answers(shared)[0].keys() == {key(1), key(2)}  # kept for later jobs
+    assert store.samples(job_id) == b"npz"
+
+
 def test_predictions_round_trip_exactly(store):
     job_id = create(store)
     token = store.start_attempt(job_id, "rq-1")
     first, second = scores(2), scores(3)[2:]
-    assert store.save_predictions(job_id, token, [0, 3], first, LABELS)
-    assert store.save_predictions(job_id, token, [5], second, LABELS)
+    assert save(store, job_id, token, [0, 3], first)
+    assert save(store, job_id, token, [5], second)
 
-    known, labels = store.load_predictions(job_id)
+    known, labels = load(store, job_id)
     assert labels == LABELS
-    assert sorted(known) == [0, 3, 5]
+    assert sorted(known) == [key(0), key(3), key(5)]
     for row, expected in zip([0, 3, 5], [first[0], first[1], second[0]]):
-        assert known[row].dtype == np.float64
-        assert known[row].tobytes() == expected.astype(np.float64).tobytes()  # bit for bit
+        assert known[key(row)].dtype == np.float64
+        assert known[key(row)].tobytes() == expected.astype(np.float64).tobytes()  # bit for bit
     assert 0 < store.redis.ttl(store.key(job_id, "predictions")) <= TTL
 
 
@@ -194,9 +218,9 @@ def test_only_the_owning_run_saves_predictions_and_stems(store):
     first = store.start_attempt(job_id, "rq-1")
     second = store.start_attempt(job_id, "rq-2")
 
-    assert not store.save_predictions(job_id, first, [0], scores(1), LABELS)
+    assert not save(store, job_id, first, [0], scores(1))
     assert not store.save_stems(job_id, first, STEMS)
-    assert store.load_predictions(job_id) == ({}, None)
+    assert load(store, job_id) == ({}, None)
     assert store.stems(job_id) == {}
     assert store.save_stems(job_id, second, STEMS)
     assert store.stems(job_id) == STEMS
@@ -207,7 +231,7 @@ def test_an_ended_job_takes_no_more_predictions(store):
     job_id = create(store)
     token = store.start_attempt(job_id, "rq-1")
     store.delete(job_id, OWNER)
-    assert not store.save_predictions(job_id, token, [0], scores(1), LABELS)
+    assert not save(store, job_id, token, [0], scores(1))
     assert job_keys(store, job_id) == {""}
 
 
@@ -222,13 +246,13 @@ def test_updates_do_not_resurrect_a_deleted_record(store):
 
 
 def test_no_predictions_yet(store):
-    assert store.load_predictions(create(store)) == ({}, None)
+    assert load(store, create(store)) == ({}, None)
 
 
 def test_finish_stores_the_result_and_drops_what_the_run_needed(store):
     job_id = create(store)
     token = store.start_attempt(job_id, "rq-1")
-    assert store.save_predictions(job_id, token, [0], scores(1), LABELS)
+    assert save(store, job_id, token, [0], scores(1))
     result = {"tags": [{"tag": "rock", "weights": [0.5, -0.25]}], "stats": {"samples": 64}}
     store.finish(job_id, result)
 
@@ -239,7 +263,7 @@ def test_finish_stores_the_result_and_drops_what_the_run_needed(store):
     assert 0 < store.redis.ttl(store.key(job_id, "result")) <= TTL
     assert store.secret(job_id) == {}
     assert not store.lease_alive(job_id)
-    assert store.load_predictions(job_id) == ({}, None)
+    assert load(store, job_id) == ({}, None)
     assert job_id not in store.active_jobs()
     assert store.metrics()["jobs_finished_total"] == 1.0
 
@@ -264,9 +288,9 @@ def test_fail_stores_the_error_and_drops_the_secret_and_lease(store):
 def test_fail_drops_the_predictions_checkpoint(store):
     job_id = create(store)
     token = store.start_attempt(job_id, "rq-1")
-    assert store.save_predictions(job_id, token, [0], scores(1), LABELS)
+    assert save(store, job_id, token, [0], scores(1))
     store.fail(job_id, {"title": "Tagger answered nonsense"})
-    assert store.load_predictions(job_id) == ({}, None)
+    assert load(store, job_id) == ({}, None)
 
 
 # -- deleting -------------------------------------------------------------------------------------------
@@ -276,7 +300,7 @@ def test_deleting_an_unfinished_job_cancels_it(store, started):
     job_id = create(store)
     if started:
         token = store.start_attempt(job_id, "rq-1")
-        assert store.save_predictions(job_id, token, [0], scores(1), LABELS)
+        assert save(store, job_id, token, [0], scores(1))
 
     assert store.delete(job_id, OWNER) is Stage.CANCELLED
 

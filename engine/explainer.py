@@ -1,0 +1,304 @@
+"""The one explanation loop: rounds of masks, a refit and a stability estimate after each, a
+decision to stop, the self-check. In process (`explain`) and in the service (the RQ job)
+alike, a driver only answers the explainer's queries:
+
+    explainer = Explainer(factorization, settings)
+    explanation = explainer.run(ask)       # ask(query) -> Predictions for query.masks
+
+The driver owns how masks are heard (batches in flight, a checkpoint, cancellation);
+the explainer owns which masks, in which order, and when it is enough. Answers the
+driver already has (a checkpoint, an earlier job's) go in first with `remember`: the
+explainer then asks only for what it lacks, so a resumed run replays the same rounds,
+reaches the same stop, and never asks a mask twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Mapping
+
+import numpy as np
+
+from .components import Factorization
+from .errors import TaggerError
+from .explanation import Explanation, TagExplanation
+from .perturbations import mask_key
+from .sampling import MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
+from .selfcheck import check_masks
+from .settings import ExplainSettings
+from .stability import claim, group_shares, ridge_with_covariance, weight_errors
+from .surrogate import FeatureSelection, fit_surrogates, kernel_weights
+from .tagger import Predictions, check_predictions
+from .targets import resolve_targets
+from . import checking
+
+
+FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def _fit_one(masks, scores, options, counts):
+    try:
+        return fit_surrogates(masks, scores, options, counts=counts)[0]
+    except FIT_ERRORS as exc:
+        return exc
+
+
+def _unfitted(tag: str, original: float, n_components: int, error: Exception) -> TagExplanation:
+    explained = TagExplanation(tag, original, [0.0] * n_components, original, 0.0, original)
+    explained.fail("fitting", f"the surrogate could not be fitted: {type(error).__name__}: {error}")
+    return explained
+
+
+class Phase(str, Enum):
+    SAMPLING = "sampling"
+    CHECKING = "checking"
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """Masks the tagger must score next, and where the run stands."""
+    masks: np.ndarray  # (n, d') bool, distinct, none answered yet
+    phase: Phase
+    answered: int  # distinct masks answered so far (asked, resumed or reused)
+    cap: int  # the most distinct masks this run may need, the self-check aside
+    confidence: float | None  # the lowest claim confidence over the explained tags, after the last round
+
+
+Ask = Callable[[Query], Predictions]
+
+
+class Explainer:
+    def __init__(self, factorization: Factorization, settings: ExplainSettings):
+        self.factorization, self.settings = factorization, settings
+        self.plan = settings.sampling_plan()
+        d = factorization.n_components
+        self._answers: dict[bytes, np.ndarray] = {}
+        self._reused: set[bytes] = set()
+        self.labels: tuple[str, ...] | None = None
+        self.exhaustive = exhaustive_fits(d, self.plan.max_samples)
+        self._stream = MaskStream(d, settings.seed, self.plan.design)
+        self._looks = [2 ** d] if self.exhaustive else schedule(self.plan)
+        self._look = 0
+        self._cap: int | None = None
+        self.phase: Phase | None = Phase.SAMPLING
+        self.stop_reason: StopReason | None = None
+        self.targets: list[int] | None = None
+        self.claims: list = []
+        self.trace: list[tuple[int, float]] = []  # (draws, lowest confidence) after each round
+        self._checks: list[np.ndarray | None] = []
+        self.check_error: TaggerError | None = None
+
+    # -- what the driver has -------------------------------------------------------------------
+    def remember(self, answers: Mapping[bytes, np.ndarray], labels, reused: bool = False) -> None:
+        """Answers the driver already holds, by mask key (a checkpoint, or an earlier job's)."""
+        if not answers:
+            return
+        self._check_labels(tuple(labels))
+        self._answers.update(answers)
+        if reused:
+            self._reused |= set(answers)
+
+    def answer(self, masks: np.ndarray, predictions: Predictions) -> None:
+        predictions = check_predictions(predictions, len(masks), self.labels)
+        self._check_labels(predictions.labels)
+        for mask, scores in zip(masks, predictions.scores):
+            self._answers[mask_key(mask)] = np.asarray(scores, dtype=np.float64)
+
+    def _check_labels(self, labels: tuple[str, ...]) -> None:
+        if self.labels is None:
+            self.labels = labels
+        elif set(labels) != set(self.labels):
+            raise TaggerError(f"the tagger's tags changed between answers: {sorted(set(labels) ^ set(self.labels))}")
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, ask: Ask) -> Explanation:
+        while (query := self.next_query()) is not None:
+            try:
+                predictions = ask(query)
+            except TaggerError as exc:
+                if query.phase is not Phase.CHECKING:
+                    raise
+                self.check_error = exc  # the weights are paid for: keep them, say the check failed
+                self.phase = None
+                break
+            self.answer(query.masks, predictions)
+        return self.explanation()
+
+    def next_query(self) -> Query | None:
+        """The next masks to score, or None when the explanation is complete."""
+        while self.phase is not None:
+            wanted = self._wanted()
+            if len(wanted):
+                # the most still to come: during sampling, the cap and every check mix it may need
+                checks = self.settings.self_check_k * len(self.targets or self.settings.tags or [None] * self.settings.top_k)
+                cap = (self.cap + checks if self.phase is Phase.SAMPLING else len(self._answers) + len(wanted))
+                return Query(wanted, self.phase, len(self._answers), cap, self.confidence)
+            self._advance()
+        return None
+
+    def _wanted(self) -> np.ndarray:
+        masks = self._round_masks() if self.phase is Phase.SAMPLING else self._check_masks()
+        seen, wanted = set(), []
+        for mask in masks:
+            key = mask_key(mask)
+            if key not in self._answers and key not in seen:
+                seen.add(key)
+                wanted.append(mask)
+        return np.array(wanted, dtype=bool).reshape(-1, self.factorization.n_components)
+
+    def _advance(self) -> None:
+        if self.phase is Phase.SAMPLING:
+            self._evaluate_round()
+        else:
+            self.phase = None
+
+    def _evaluate_round(self) -> None:
+        if self.targets is None:
+            original = self._answers[mask_key(np.ones(self.factorization.n_components, dtype=bool))]
+            self.targets = resolve_targets(self.labels, original, self.settings.tags, self.settings.top_k)
+        self.claims = self._claims()
+        self.trace.append((self.n_draws, self.confidence))
+        last = self._look == len(self._looks) - 1
+        adaptive = self.plan.strategy is Strategy.ADAPTIVE
+        if self.exhaustive or last or (adaptive and all(c.converged for c in self.claims)):
+            self.stop_reason = (StopReason.EXHAUSTIVE if self.exhaustive else StopReason.FIXED if not adaptive
+                                else StopReason.CONVERGED if all(c.converged for c in self.claims)
+                                else StopReason.MAX_SAMPLES)
+            self.phase = Phase.CHECKING if self.settings.self_check_k else None
+            self._checks = self._plan_checks()
+        else:
+            self._look += 1
+
+    # -- the masks -----------------------------------------------------------------------------
+    @property
+    def n_draws(self) -> int:
+        return self._looks[self._look]
+
+    @property
+    def cap(self) -> int:
+        """The most distinct masks the sampling may need: those of the last look's draws."""
+        if self._cap is None:
+            last = all_masks(self.factorization.n_components) if self.exhaustive else self._stream.first(self._looks[-1])
+            self._cap = len({mask_key(m) for m in last})
+        return self._cap
+
+    @property
+    def confidence(self) -> float | None:
+        return min((c.confidence for c in self.claims), default=None)
+
+    def _round_masks(self) -> np.ndarray:
+        if self.exhaustive:
+            return all_masks(self.factorization.n_components)
+        return self._stream.first(self.n_draws)
+
+    def _sample(self):
+        """The draws so far as distinct masks, the distinct mask of each draw, and the units."""
+        draws = self._round_masks()
+        keys = [mask_key(m) for m in draws]
+        index: dict[bytes, int] = {}
+        rows = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
+        distinct = np.zeros((len(index), draws.shape[1]), dtype=bool)
+        distinct[rows] = draws
+        units = np.arange(len(draws)) if self.exhaustive else self._stream.clusters(len(draws))
+        scores = np.stack([self._answers[k] for k in index])
+        return distinct, rows, units, scores
+
+    # -- fitting and claims ----------------------------------------------------------------------
+    def _fit(self):
+        distinct, rows, units, scores = self._sample()
+        options = self.settings.surrogate
+        kernel = kernel_weights(distinct, options.kernel_width)
+        stats = ridge_with_covariance(distinct, rows, units, scores[:, self.targets], kernel, options.alpha,
+                                      self.exhaustive)
+        return distinct, rows, scores, stats
+
+    def _claims(self) -> list:
+        _, _, _, stats = self._fit()
+        sampling, looks = self.plan, 1 if self.exhaustive else len(self._looks)
+        if sampling.strategy is Strategy.FIXED:
+            looks = 1
+        return [claim(stats.weights[t], stats.covariance[t], stats.df, sampling.top_k, sampling.tolerance,
+                      sampling.confidence, looks) for t in range(len(self.targets))]
+
+    def explained(self) -> list[TagExplanation]:
+        """The surrogates of the explained tags: all tags fitted together (one ridge solve); should
+        that fail, each alone, so a tag that cannot be fitted is reported on that tag only."""
+        distinct, rows, scores, stats = self._fit()
+        counts = np.bincount(rows, minlength=len(distinct))
+        targets = scores[:, self.targets]
+        try:
+            fits = fit_surrogates(distinct, targets, self.settings.surrogate, counts=counts)
+        except FIT_ERRORS:
+            fits = [_fit_one(distinct, targets[:, [t]], self.settings.surrogate, counts)
+                    for t in range(len(self.targets))]
+        tags = []
+        for t, (target, fit) in enumerate(zip(self.targets, fits)):
+            original = float(scores[0, target])
+            if isinstance(fit, Exception):  # weights of zero, flagged: no claim is made for this tag
+                tags.append(_unfitted(self.labels[target], original, distinct.shape[1], fit))
+                continue
+            se, half = weight_errors(stats.covariance[t])
+            explained = TagExplanation(self.labels[target], original, fit.weights.tolist(),
+                                       fit.intercept, fit.score, fit.local_prediction)
+            explained.weight_se = se.tolist()
+            explained.weight_interval = np.stack([fit.weights - half, fit.weights + half], axis=1).tolist()
+            explained.stability = self._stability(t, len(rows), len(distinct))
+            explained.groups = self._groups(stats.weights[t], stats.covariance[t])
+            tags.append(explained)
+        return tags
+
+    def _stability(self, t: int, draws: int, distinct: int) -> dict:
+        method = ("exact: every mask asked once" if self.exhaustive else
+                  f"cluster-robust sandwich covariance of the weighted ridge ({self.plan.design.value} draws), "
+                  "t quantiles, Bonferroni over statements and looks")
+        if self.settings.surrogate.feature_selection is not FeatureSelection.NONE:
+            method += "; the claim is about the full ridge fit (feature selection not applied)"
+        return {**self.claims[t].to_dict(), "samples_used": draws, "distinct_masks": distinct,
+                "tolerance": self.plan.tolerance, "target": self.plan.confidence,
+                "method": method}
+
+    def _groups(self, weights: np.ndarray, covariance: np.ndarray) -> dict:
+        f = self.factorization
+        by_source = {name: [c.index for c in f.components if c.source == name] for name in f.sources.names}
+        by_segment = {str(s.index): [c.index for c in f.components if c.segment == s.index] for s in f.segments}
+        return {"sources": group_shares(weights, covariance, by_source, self.settings.seed),
+                "segments": group_shares(weights, covariance, by_segment, self.settings.seed)}
+
+    # -- the self-check --------------------------------------------------------------------------
+    def _plan_checks(self) -> list[np.ndarray]:
+        self._final = self.explained()
+        return [check_masks(np.asarray(t.weights), self.settings.self_check_k) for t in self._final]
+
+    def _check_masks(self) -> np.ndarray:
+        masks = [m for masks in self._checks for m in masks]
+        return np.array(masks, dtype=bool).reshape(-1, self.factorization.n_components)
+
+    def explanation(self) -> Explanation:
+        if not hasattr(self, "_final"):
+            self._final = self.explained()
+            self._checks = [check_masks(np.asarray(t.weights), 0) for t in self._final]
+        for tag, masks in zip(self._final, self._checks):
+            checking.fill(tag, masks, self._answers, self.labels, self.check_error)
+        return Explanation(
+            components=self.factorization.components,
+            sources=list(self.factorization.sources.names),
+            segments=[(s.start_seconds, s.end_seconds) for s in self.factorization.segments],
+            residual=self.settings.residual, tags=self._final, settings=self.settings.to_dict(),
+            stats=self.stats(), provenance={})
+
+    def samples(self) -> dict:
+        """What the explanation was fitted on: distinct masks, how often each was drawn, and the
+        tagger's scores for every label (so it can be refitted, audited or reproduced elsewhere)."""
+        distinct, rows, _, scores = self._sample()
+        return {"masks": distinct, "counts": np.bincount(rows, minlength=len(distinct)), "scores": scores,
+                "labels": list(self.labels), "exhaustive": self.exhaustive,
+                "kernel_width": self.settings.surrogate.kernel_width, "alpha": self.settings.surrogate.alpha}
+
+    def stats(self) -> dict:
+        sample_keys = {mask_key(m) for m in self._round_masks()}
+        used = (sample_keys | {mask_key(m) for m in self._check_masks()}) & set(self._answers)
+        return {"samples": self.n_draws, "unique_masks": len(sample_keys), "exhaustive": self.exhaustive,
+                "strategy": self.plan.strategy.value, "design": self.plan.design.value,
+                "stop_reason": self.stop_reason.value if self.stop_reason else None,
+                "rounds": len(self.trace), "confidence_trace": [[n, c] for n, c in self.trace],
+                "tagger_calls": len(used - self._reused), "reused": len(used & self._reused)}

@@ -1,0 +1,190 @@
+"""How sure an explanation is: the weights' covariance, and what can be claimed about the top-k.
+
+The covariance is the cluster-robust sandwich of the kernel-weighted ridge fit. The
+sampler's draws are independent (or independent pairs, mask and complement), so
+the fitted weights are a smooth function of i.i.d. units and are asymptotically
+normal around the weights the sampler would settle on with unlimited samples,
+with covariance A⁻¹ B A⁻¹ (A the weighted, penalised Gram matrix, B the sum over
+units of their outer score products). The tagger being deterministic does not
+matter: the randomness is in which masks are drawn. A small-sample factor
+C / (C − p) and Student-t quantiles with C − p degrees of freedom (C units,
+p = d' + 1 parameters) keep small runs honest.
+
+The claim about a tag is a set of statements, each with a p-value from that normal
+approximation: every claimed component is above every other one (or tied with it
+within the tolerance), and, when fewer than k components matter, no other one does.
+Its confidence is 1 − L·Σp: a union bound over the statements, and over the L
+looks an adaptive run may take (it stops at the first look that reaches the
+target, so each look must be paid for: Bonferroni across the schedule).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.stats import t as student_t
+
+Z95 = 1.959964  # two-sided 95 % pointwise intervals of single weights
+SHARE_DRAWS = 400  # draws from the weights' normal approximation for the share intervals
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """A weighted ridge fit of several tags on the same masks, with what the covariance needs."""
+    weights: np.ndarray  # (T, d')
+    covariance: np.ndarray  # (T, d', d'); zeros when the masks are the whole population
+    df: float  # degrees of freedom of the t quantiles (inf: exact)
+
+
+def ridge_with_covariance(masks: np.ndarray, rows: np.ndarray, units: np.ndarray, scores: np.ndarray,
+                          kernel: np.ndarray, alpha: float, exhaustive: bool = False) -> Fit:
+    """Weights and their sandwich covariance.
+
+    masks (U, d') the distinct masks, scores (U, T) their answers, kernel (U,) LIME's weights;
+    rows (N,) the distinct mask of each draw, units (N,) the independent unit of each draw.
+    """
+    x = masks.astype(np.float64)
+    counts = np.bincount(rows, minlength=len(masks)).astype(np.float64)
+    omega = kernel * counts
+    centre = omega @ x / omega.sum()
+    xc = x - centre
+    gram = xc.T @ (omega[:, None] * xc) + alpha * np.eye(x.shape[1])
+    target = scores - (omega @ scores / omega.sum())
+    weights = np.linalg.solve(gram, xc.T @ (omega[:, None] * target)).T  # (T, d')
+    if exhaustive:
+        return Fit(weights, np.zeros((len(weights), x.shape[1], x.shape[1])), np.inf)
+    residuals = target - xc @ weights.T  # (U, T)
+    n_units = int(units.max()) + 1 if len(units) else 0
+    params = x.shape[1] + 1
+    if n_units <= params:  # fewer units than parameters: nothing can be claimed
+        return Fit(weights, np.full((len(weights), x.shape[1], x.shape[1]), np.inf), 1.0)
+    membership = sparse.csr_matrix((np.ones(len(rows)), (units, rows)), shape=(n_units, len(masks)))
+    inverse = np.linalg.inv(gram)
+    factor = n_units / (n_units - params)
+    covariance = np.empty((len(weights), x.shape[1], x.shape[1]))
+    for tag in range(len(weights)):
+        unit_scores = membership @ ((kernel * residuals[:, tag])[:, None] * xc)  # (units, d')
+        meat = unit_scores.T @ unit_scores * factor
+        covariance[tag] = inverse @ meat @ inverse
+    return Fit(weights, covariance, float(n_units - params))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What can be said about one tag's top-k, and how sure."""
+    top_k: int
+    claimed: list[int]  # the components claimed to be the top (best first); fewer than k when fewer matter
+    tied: list[int]  # components tied at the border of the claim: which of them belong is not claimed
+    confidence: float
+    converged: bool
+    tie_pairs: tuple = ()  # (claimed, other) pairs settled as equal within the tolerance
+
+    def to_dict(self) -> dict:
+        return {"top_k": self.top_k, "claimed": len(self.claimed), "components": self.claimed,
+                "tied": self.tied, "confidence": self.confidence, "converged": self.converged}
+
+
+def _p_beyond(margin: np.ndarray | float, se, df: float):
+    """p-value that the truth is not beyond `margin` (> 0 is on the claimed side), given its se."""
+    margin, se = np.asarray(margin, dtype=np.float64), np.asarray(se, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = student_t.sf(margin / se, df) if np.isfinite(df) else np.where(margin > 0, 0.0, 1.0)
+    exact = se == 0
+    return np.where(exact, np.where(margin > 0, 0.0, 1.0), np.nan_to_num(p, nan=1.0))
+
+
+@dataclass
+class _Statements:
+    budget: float  # per statement: (1 − confidence) / looks
+    p: list[float] = field(default_factory=list)
+    tied: set[int] = field(default_factory=set)
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, p: float) -> bool:
+        self.p.append(float(p))
+        return p <= self.budget
+
+
+def claim(weights: np.ndarray, covariance: np.ndarray, df: float, top_k: int, tolerance: float,
+          confidence: float, looks: int = 1) -> Claim:
+    """The claim about one tag's top-k components at the requested confidence."""
+    weights = np.asarray(weights, dtype=np.float64)
+    se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    if not np.any(weights) and not np.any(se):  # a tag no mix moves: nothing matters, surely
+        return Claim(top_k, [], [], 1.0, True)
+    tau = tolerance * float(np.max(np.abs(weights)))
+    statements = _Statements((1.0 - confidence) / looks)
+    material = _material(weights, se, tau, df, statements.budget)
+    order = [int(i) for i in np.argsort(-weights, kind="stable")]
+    claimed = order[:min(top_k, int(material.sum()))]
+    others = [i for i in order if i not in claimed]
+    for i in claimed:
+        for j in others:
+            _settle_pair(statements, weights, covariance, i, j, tau, df)
+    if len(claimed) < top_k:  # fewer matter than asked for: claim too that the rest do not
+        for j in others:
+            statements.add(float(_p_beyond(tau - weights[j], se[j], df)))
+    total = looks * float(np.sum(statements.p))
+    level = max(0.0, 1.0 - total)
+    return Claim(top_k, claimed, sorted(statements.tied), level, level >= confidence, tuple(statements.pairs))
+
+
+def _material(weights, se, tau, df, budget) -> np.ndarray:
+    """Components surely positive and not surely within the tolerance of zero."""
+    positive = _p_beyond(weights, se, df) <= budget
+    negligible = np.maximum(_p_beyond(tau - weights, se, df), _p_beyond(tau + weights, se, df)) <= budget
+    return positive & ~negligible
+
+
+def _settle_pair(statements: _Statements, weights, covariance, i: int, j: int, tau: float, df: float) -> None:
+    """i above j, or i and j equal within the tolerance: whichever is surer (a tie first, when both are)."""
+    gap = weights[i] - weights[j]
+    se = float(np.sqrt(max(covariance[i, i] + covariance[j, j] - 2 * covariance[i, j], 0.0)))
+    p_tie = float(max(_p_beyond(tau - gap, se, df), _p_beyond(tau + gap, se, df)))
+    p_order = float(_p_beyond(gap, se, df))
+    if p_tie <= statements.budget or p_tie <= p_order:
+        if statements.add(p_tie):
+            statements.tied |= {i, j}
+            statements.pairs.append((i, j))
+    else:
+        statements.add(p_order)
+
+
+def weight_errors(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors and the half-widths of pointwise 95 % intervals of each weight."""
+    se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    return se, Z95 * se
+
+
+def group_shares(weights: np.ndarray, covariance: np.ndarray, groups: dict[str, list[int]],
+                 seed: int = 0) -> list[dict]:
+    """Per group (a source, a segment): summed weight with its 95 % interval, and its share of the
+    positive weight with a 95 % interval from draws of the weights' normal approximation."""
+    weights = np.asarray(weights, dtype=np.float64)
+    draws = _draws(weights, covariance, seed)
+    positive = np.clip(draws, 0.0, None)
+    totals = positive.sum(axis=1)
+    point_total = np.clip(weights, 0.0, None).sum()
+    out = []
+    for name, members in groups.items():
+        members = list(members)
+        summed = float(weights[members].sum())
+        se = float(np.sqrt(max(covariance[np.ix_(members, members)].sum(), 0.0)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = np.where(totals > 0, positive[:, members].sum(axis=1) / totals, 0.0)
+        share = float(np.clip(weights[members], 0.0, None).sum() / point_total) if point_total > 0 else 0.0
+        out.append({"name": name, "components": members, "weight": summed,
+                    "weight_interval": [summed - Z95 * se, summed + Z95 * se], "positive_share": share,
+                    "positive_share_interval": [float(np.percentile(shares, 2.5)),
+                                                float(np.percentile(shares, 97.5))]})
+    return out
+
+
+def _draws(weights: np.ndarray, covariance: np.ndarray, seed: int) -> np.ndarray:
+    if not np.all(np.isfinite(covariance)):
+        return np.tile(weights, (SHARE_DRAWS, 1))
+    values, vectors = np.linalg.eigh((covariance + covariance.T) / 2)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    normal = np.random.default_rng(seed).standard_normal((SHARE_DRAWS, len(weights)))
+    return weights + normal @ root.T

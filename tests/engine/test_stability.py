@@ -1,0 +1,69 @@
+"""The claim and the covariance behind it: unit cases, and standard errors that match the spread."""
+import numpy as np
+
+from engine.sampling import Design, MaskStream
+from engine.stability import claim, ridge_with_covariance
+from engine.surrogate import kernel_weights
+
+
+def diagonal(se):
+    return np.diag(np.asarray(se, dtype=float) ** 2)
+
+
+def test_a_clear_order_is_claimed():
+    c = claim(np.array([0.5, 0.3, 0.0, 0.01]), diagonal([0.01] * 4), 500, top_k=2, tolerance=0.1,
+              confidence=0.95)
+    assert c.claimed == [0, 1] and c.tied == [] and c.converged and c.confidence > 0.99
+
+
+def test_equal_weights_at_the_border_are_a_tie():
+    c = claim(np.array([0.5, 0.3, 0.29, 0.0]), diagonal([0.001] * 4), 500, top_k=2, tolerance=0.1,
+              confidence=0.95)
+    assert c.claimed == [0, 1] and c.tied == [1, 2] and c.converged
+
+
+def test_fewer_than_k_that_matter_are_claimed_as_such():
+    c = claim(np.array([0.5, 0.001, -0.002, 0.0]), diagonal([0.005] * 4), 500, top_k=3, tolerance=0.1,
+              confidence=0.95)
+    assert c.claimed == [0] and c.converged
+
+
+def test_noise_claims_nothing_it_cannot_back():
+    c = claim(np.array([0.05, 0.04, 0.0]), diagonal([0.05] * 3), 500, top_k=1, tolerance=0.1, confidence=0.95)
+    assert not c.converged and c.confidence < 0.95
+
+
+def test_a_flat_tag_claims_that_nothing_matters():
+    c = claim(np.zeros(5), np.zeros((5, 5)), 500, top_k=3, tolerance=0.1, confidence=0.95)
+    assert c.claimed == [] and c.converged and c.confidence == 1.0
+
+
+def test_more_looks_cost_confidence():
+    weights, cov = np.array([0.5, 0.46, 0.0]), diagonal([0.015] * 3)
+    once = claim(weights, cov, 500, 1, 0.0, 0.95, looks=1)
+    often = claim(weights, cov, 500, 1, 0.0, 0.95, looks=30)
+    assert often.confidence < once.confidence
+
+
+def nonlinear(masks):
+    m = masks.astype(float)
+    return (0.5 * m[:, 0] * m[:, 1] + 0.3 * m[:, 2] + 0.2 / (1 + np.exp(-(m[:, 3:].sum(axis=1) - 4))))[:, None]
+
+
+def test_standard_errors_match_the_spread_of_weights_across_seeds():
+    """The sandwich covariance must say how much the weights move between runs (else no claim is earned)."""
+    for design in (Design.INDEPENDENT, Design.PAIRED):
+        weights, reported = [], []
+        for seed in range(150):
+            stream = MaskStream(10, seed, design)
+            draws = stream.first(256)
+            keys = {m.tobytes(): i for i, m in enumerate(np.unique(draws, axis=0))}
+            distinct = np.array([np.frombuffer(k, dtype=bool) for k in keys])
+            rows = np.array([keys[m.tobytes()] for m in draws])
+            fit = ridge_with_covariance(distinct, rows, stream.clusters(256), nonlinear(distinct),
+                                        kernel_weights(distinct, 0.25), 1.0)
+            weights.append(fit.weights[0])
+            reported.append(np.sqrt(np.diag(fit.covariance[0])))
+        spread, typical = np.std(weights, axis=0, ddof=1), np.mean(reported, axis=0)
+        assert np.all(typical > 0.85 * spread), (design, typical / spread)  # never overconfident
+        assert np.all(typical < 1.6 * spread), (design, typical / spread)  # nor uselessly timid
