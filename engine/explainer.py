@@ -127,24 +127,32 @@ class Explainer:
     def next_query(self) -> Query | None:
         """The next masks to score, or None when the explanation is complete."""
         while self.phase is not None:
-            wanted = self._wanted()
+            wanted, answered = self._wanted()
             if len(wanted):
                 # the most still to come: during sampling, the cap and every check mix it may need
-                checks = self.settings.self_check_k * len(self.targets or self.settings.tags or [None] * self.settings.top_k)
-                cap = (self.cap + checks if self.phase is Phase.SAMPLING else len(self._answers) + len(wanted))
-                return Query(wanted, self.phase, len(self._answers), cap, self.confidence)
+                tags = len(self.targets or self.settings.tags or [None] * self.settings.top_k)
+                cap = (self.cap + self.settings.self_check_k * tags if self.phase is Phase.SAMPLING
+                       else answered + len(wanted))
+                return Query(wanted, self.phase, answered, cap, self.confidence)
             self._advance()
         return None
 
-    def _wanted(self) -> np.ndarray:
-        masks = self._round_masks() if self.phase is Phase.SAMPLING else self._check_masks()
-        seen, wanted = set(), []
+    def _wanted(self) -> tuple[np.ndarray, int]:
+        """This phase's distinct masks not answered yet, and how many of the run's masks are answered."""
+        masks = self._round_masks()
+        if self.phase is Phase.CHECKING:
+            masks = np.concatenate([masks, self._check_masks()])
+        seen, wanted, answered = set(), [], 0
         for mask in masks:
             key = mask_key(mask)
-            if key not in self._answers and key not in seen:
-                seen.add(key)
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in self._answers:
+                answered += 1
+            else:
                 wanted.append(mask)
-        return np.array(wanted, dtype=bool).reshape(-1, self.factorization.n_components)
+        return np.array(wanted, dtype=bool).reshape(-1, self.factorization.n_components), answered
 
     def _advance(self) -> None:
         if self.phase is Phase.SAMPLING:
