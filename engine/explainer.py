@@ -269,8 +269,10 @@ class Explainer:
         f = self.factorization
         by_source = {name: [c.index for c in f.components if c.source == name] for name in f.sources.names}
         by_segment = {str(s.index): [c.index for c in f.components if c.segment == s.index] for s in f.segments}
-        return {"sources": group_shares(weights, covariance, by_source, self.settings.seed),
-                "segments": group_shares(weights, covariance, by_segment, self.settings.seed)}
+        segments = group_shares(weights, covariance, by_segment, self.settings.seed)
+        for entry, segment in zip(segments, f.segments):
+            entry.update(start=segment.start_seconds, end=segment.end_seconds)
+        return {"sources": group_shares(weights, covariance, by_source, self.settings.seed), "segments": segments}
 
     # -- the self-check --------------------------------------------------------------------------
     def _plan_checks(self) -> list[np.ndarray]:

@@ -37,6 +37,7 @@ class JobRequest:
         separator = data.get("separator", "spleeter:2stems")
         if separator not in SEPARATORS:
             raise InvalidOptionError(f"unknown separator {separator!r}; use one of {list(SEPARATORS)}")
+        _check_sampling_asked(data.get("sampling"))
         request = cls(TaggerSpec.from_dict(data["tagger"]), separator, _settings(data))
         request.check_limits(limits)
         return request
@@ -66,6 +67,16 @@ class JobRequest:
                 "residual": s.residual, "fade_seconds": s.fade_seconds,
                 "targets": {"tags": list(s.tags)} if s.tags else {"top_k": s.top_k},
                 "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k}
+
+
+def _check_sampling_asked(sampling) -> None:
+    """What a user asks that would be silently ignored is refused instead (stored forms have it all)."""
+    if not isinstance(sampling, dict):
+        return
+    adaptive_only = sorted(set(sampling) & {"min_samples", "max_samples", "round_size"})
+    if sampling.get("strategy") == "fixed" and adaptive_only:
+        raise InvalidOptionError(f"sampling {adaptive_only} apply to adaptive runs; a fixed run asks exactly "
+                                 "`samples` masks")
 
 
 class LimitError(InvalidOptionError):

@@ -111,8 +111,7 @@ class ExplanationRun:
         resumed, reused = answerer.preload(explainer)
         if resumed:
             log.info("explanation %s resumes: %d masks already answered", self.job_id, resumed)
-        explanation = explainer.run(answerer)
-        self._enter(Stage.FITTING)
+        explanation = explainer.run(answerer)  # fitting happens between its rounds: no stage of its own
         used = explanation.stats["tagger_calls"] + explanation.stats["reused"]
         self._progress(used, used, explainer.confidence)
         explanation.stats["tagger"] = self.stats.to_dict()

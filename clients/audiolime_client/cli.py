@@ -1,11 +1,13 @@
 """`audiolime`: explain a clip with a remote tagger, and manage explanation jobs, from the shell.
 
-    audiolime explain song.mp3 --tagger http://127.0.0.1:8601/predict --tag low --samples 1024 --out results/
+    audiolime explain song.mp3 --tagger http://127.0.0.1:8601/predict --tag low --confidence 0.99 --out results/
+    audiolime explain song.mp3 --tagger http://127.0.0.1:8601/predict --tag low --fixed 1024
     audiolime status ID | wait ID | download ID --out DIR | cancel ID | list
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ from audiolime_client.errors import (
     AudiolimeError, ConnectionFailed, JobCancelled, JobFailed, ServerError, Timeout, UsageError,
 )
 from audiolime_client.exitcodes import EPILOG, Exit, for_stage
+from audiolime_client.sampling import DESIGNS
 from audiolime_client.settings import ENCODINGS, INPUT_POLICIES, PROTOCOLS, SEPARATORS
 
 ENV_URL, ENV_KEY = "AUDIOLIME_URL", "AUDIOLIME_API_KEY"
@@ -68,10 +71,12 @@ def add_waiting_options(parser: argparse.ArgumentParser) -> None:
 def add_explain(subparsers) -> None:
     parser = subparsers.add_parser(
         "explain", help="explain a clip: submit, wait with a progress bar, report, save",
-        description="Submit a clip and a tagger, wait for the explanation with a progress bar, print the top "
-                    "components and the self-check per tag, and write result.json, the sources, the top-k "
-                    "mixes and a heat map (PNG and SVG) into --out (default ./audiolime-<the id's first 8 "
-                    "characters>).")
+        description="Submit a clip and a tagger, wait for the explanation with a progress bar (the masks "
+                    "answered and the claim's confidence), then print per tag the claim about its top "
+                    "components and how sure it is, the top components' weights with their 95 % intervals, "
+                    "each source's and segment's share of the positive weight and the self-check; write "
+                    "result.json, the sources, the top-k mixes and a heat map (PNG and SVG) into --out "
+                    "(default ./audiolime-<the id's first 8 characters>).")
     parser.add_argument("audio", type=options.existing_file, help="the clip (WAV, FLAC, OGG or MP3)")
     tagger = parser.add_argument_group("tagger")
     tagger.add_argument("--tagger", required=True, metavar="URL",
@@ -97,7 +102,6 @@ def add_explain(subparsers) -> None:
     targets = explanation.add_mutually_exclusive_group()
     targets.add_argument("--tag", action="append", help="a tag to explain; repeatable")
     targets.add_argument("--top-k", type=options.positive_int, metavar="N", help="explain the tagger's top N tags")
-    explanation.add_argument("--samples", type=options.positive_int, help="perturbations (default 2048)")
     explanation.add_argument("--segments", type=options.segments,
                              help="segment count, or inner boundaries in seconds like 2.5,5,7.5")
     explanation.add_argument("--separator", choices=SEPARATORS, help="default spleeter:2stems; provided with --stem")
@@ -107,9 +111,39 @@ def add_explain(subparsers) -> None:
     explanation.add_argument("--residual", action="store_true", help="add mixture − Σ sources as a source")
     explanation.add_argument("--self-check-k", type=options.non_negative_int, metavar="K")
     explanation.add_argument("--no-wait", action="store_true", help="print the job id and exit at once")
+    add_sampling_options(parser)
     add_waiting_options(parser)
     add_connection_options(parser)
-    parser.set_defaults(run=commands.explain)
+    parser.set_defaults(run=commands.explain, check=functools.partial(options.check_sampling, parser))
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    sampling = parser.add_argument_group(
+        "sampling", "By default the service samples adaptively: in rounds of masks, until every tag's claim "
+                    "about its top 3 components is 95 % sure, at most 2048 masks. --fixed N asks exactly N "
+                    "masks instead; --max-samples, --min-samples and --round-size are for adaptive runs only.")
+    count = sampling.add_mutually_exclusive_group()
+    count.add_argument("--fixed", type=options.sample_count, metavar="N",
+                       help="ask the tagger about exactly N masks (strategy fixed), as audioLIME does")
+    count.add_argument("--samples", type=options.sample_count, metavar="N",
+                       help="the same as --fixed N: a request with samples alone is a fixed run")
+    sampling.add_argument("--confidence", type=options.fraction, metavar="P",
+                          help="how sure each tag's claim must be for an adaptive run to stop (default 0.95); "
+                               "with --fixed, the confidence the claim is judged against")
+    sampling.add_argument("--claim-k", type=options.positive_int, metavar="K",
+                          help="the claim is about each tag's top K components (default 3; the API's "
+                               "sampling.top_k; not --top-k, which picks the tags)")
+    sampling.add_argument("--tolerance", type=options.fraction, metavar="F",
+                          help="weights within this fraction of the largest are a tie, not an order (default 0.1)")
+    sampling.add_argument("--max-samples", type=options.sample_count, metavar="N",
+                          help="an adaptive run asks at most N masks (default 2048)")
+    sampling.add_argument("--min-samples", type=options.sample_count, metavar="N",
+                          help="an adaptive run's first look (default 128)")
+    sampling.add_argument("--round-size", type=options.positive_int, metavar="N",
+                          help="masks per round of an adaptive run (default 64)")
+    sampling.add_argument("--design", choices=DESIGNS,
+                          help="independent draws, or each mask with its complement (default: paired when "
+                               "adaptive, independent when fixed)")
 
 
 def add_job_commands(subparsers) -> None:
@@ -134,7 +168,9 @@ def add_job_commands(subparsers) -> None:
     download.add_argument("id")
     download.add_argument("--out", type=Path, required=True, metavar="DIR")
     download.add_argument("--what", choices=commands.WHAT_CHOICES, action="append",
-                          help="repeatable; default: result, sources, explanation, heatmap (all adds components)")
+                          help="repeatable; default: result, sources, explanation, heatmap (all adds components and "
+                               "samples: samples.npz, the masks, counts and tagger scores the weights were "
+                               "fitted on)")
     download.add_argument("--tag", action="append", help="only these tags' mixes and heat maps; repeatable")
     download.add_argument("--k", type=options.positive_int, default=DEFAULT_K,
                           help="components in each explanation mix (default %(default)s)")
@@ -168,6 +204,8 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # usage errors exit 2 here
+    if getattr(args, "check", None) is not None:
+        args.check(args)  # and those argparse cannot see alone (also exit 2)
     try:
         return int(args.run(args))
     except KeyboardInterrupt:

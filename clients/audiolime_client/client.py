@@ -3,8 +3,9 @@
     client = Client("http://127.0.0.1:8600", api_key=None)
     job = client.submit("song.mp3", tagger="http://tagger/predict", tags=["rock"], samples=2048)
     done = client.wait(job.id, progress=True)
-    print(done.result.top_components("rock", 3))
+    print(done.result.top_components("rock", 3), done.result.tag("rock").stability)
     client.download_explanation(job.id, "rock", k=3, path="rock-top3.wav")
+    client.samples(job.id)  # the masks, counts and scores it was fitted on
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from audiolime_client.files import PARTS, save_job_files
 from audiolime_client.http import RetryPolicy, Transport
 from audiolime_client.models import Explanation, Job, Page, Submitted
 from audiolime_client.progress import ProgressBar
+from audiolime_client.samples import FORMATS as SAMPLE_FORMATS, Samples
 from audiolime_client.settings import PROVIDED, TaggerLike, explanation_request
 
 JobRef = str | Submitted | Job
@@ -67,7 +69,13 @@ class Client:
                segments: int | Sequence[float] | None = None, seed: int | None = None, **request: Any) -> Submitted:
         """Queue an explanation. `audio` is a path, bytes or an array (then with `sample_rate`);
         `stems` ({name: audio}) imply `separator="provided"`. Other keywords (residual,
-        fade_seconds, surrogate, self_check_k) go into the request as the API names them."""
+        fade_seconds, surrogate, self_check_k) go into the request as the API names them.
+
+        Sampling: by default the service samples adaptively, until every tag's claim about its top
+        3 components is 95 % sure (at most 2048 masks). `confidence`, `claim_k` (the API's
+        sampling.top_k), `tolerance`, `min_samples`, `max_samples`, `round_size`, `design`,
+        `strategy`, or `sampling=Sampling(…)` / a dict, change that; `fixed=N` asks exactly N
+        masks, as does `samples=N` alone (see explanation_request)."""
         if stems and separator not in (None, PROVIDED):
             raise UsageError(f"stems are only used with separator 'provided', not {separator!r}")
         body = explanation_request(tagger, separator=PROVIDED if stems else separator, segments=segments,
@@ -113,7 +121,8 @@ class Client:
 
     def explain(self, audio: AudioLike, *, tagger: TaggerLike, timeout: float | None = None,
                 progress: bool | TextIO = False, **submit: Any) -> Job:
-        """submit() then wait(): the finished job (its `.result` is the Explanation)."""
+        """submit() then wait(): the finished job (its `.result` is the Explanation). Takes submit()'s
+        keywords, the sampling ones too: `explain(…, confidence=0.99)`, `explain(…, fixed=512)`."""
         return self.wait(self.submit(audio, tagger=tagger, **submit), timeout=timeout, progress=progress)
 
     def result(self, ref: JobRef) -> Explanation:
@@ -174,10 +183,30 @@ class Client:
         return self._download(_job_path(ref, "audio"), params, path, format)
 
     def download_all(self, ref: JobRef, out_dir: str | Path, *, k: int = DEFAULT_K,
-                     format: str = DEFAULT_AUDIO_FORMAT, components: bool = False) -> dict[str, Path]:
-        """result.json, every source, each tag's top-k mix (and every component if asked) into out_dir."""
-        parts = PARTS if components else PARTS[:3]
+                     format: str = DEFAULT_AUDIO_FORMAT, components: bool = False,
+                     samples: bool = False) -> dict[str, Path]:
+        """result.json, every source, each tag's top-k mix (and every component, and samples.npz, if
+        asked) into out_dir."""
+        parts = PARTS[:3] + (("components",) if components else ()) + (("samples",) if samples else ())
         return save_job_files(self, self._finished(ref), Path(out_dir), parts=parts, k=k, audio_format=format)
+
+    # -- what it was fitted on ---------------------------------------------------------------
+
+    def samples(self, ref: JobRef, format: str = "json", path: str | Path | None = None) -> Samples | Path:
+        """A finished job's masks, their counts and the tagger's scores (NotReady before it finished).
+
+        `format` is how they travel ("json", or "npz": compressed, for large runs); either way
+        the answer is a Samples. With `path`, the file as the API sent it is written there
+        instead (e.g. samples.npz) and its Path returned."""
+        if format not in SAMPLE_FORMATS:
+            raise UsageError(f"format must be one of {', '.join(SAMPLE_FORMATS)}; got {format!r}")
+        route, params = _job_path(ref, "samples"), {"format": format}
+        if path is not None:
+            response = self.transport.request("GET", route, params=params, stream=True)
+            return self.transport.stream_to(response, lambda chunks: write_chunks(Path(path), chunks))
+        if format == "json":
+            return self.transport.document("GET", route, Samples.from_json, params=params)
+        return Samples.from_npz(self.transport.request("GET", route, params=params).content)
 
     def _download(self, path: str, params: dict, target: str | Path | None, audio_format: str) -> bytes | Path:
         params = {**params, "format": check_format(audio_format)}

@@ -16,7 +16,7 @@ from audiolime_client.models import Job
 from audiolime_client.options import tagger_settings
 
 WHAT_DEFAULT = ("result", "sources", "explanation", "heatmap")
-WHAT_CHOICES = ("result", "sources", "components", "explanation", "heatmap", "all")
+WHAT_CHOICES = ("result", "sources", "components", "explanation", "heatmap", "samples", "all")
 
 
 def client_for(args: argparse.Namespace) -> Client:
@@ -33,12 +33,19 @@ def explain(args: argparse.Namespace) -> int:
         submitted = client.submit(args.audio, tagger=tagger_settings(args), stems=dict(args.stem or []) or None,
                                   separator=args.separator, tags=args.tag, top_k=args.top_k, samples=args.samples,
                                   segments=args.segments, seed=args.seed, residual=args.residual or None,
-                                  self_check_k=args.self_check_k)
+                                  self_check_k=args.self_check_k, **sampling_settings(args))
         if args.no_wait:
             print(submitted.id)
             return Exit.OK
         note(f"submitted {submitted.id} ({client.transport.url(submitted.status_url)})")
         return finish(client, args, submitted.id, args.out or default_out(submitted.id))
+
+
+def sampling_settings(args: argparse.Namespace) -> dict:
+    """The sampling flags as explanation_request's keywords (None: the service's default)."""
+    return {"fixed": args.fixed, "confidence": args.confidence, "claim_k": args.claim_k, "tolerance": args.tolerance,
+            "max_samples": args.max_samples, "min_samples": args.min_samples, "round_size": args.round_size,
+            "design": args.design}
 
 
 def default_out(job_id: str) -> Path:
@@ -61,6 +68,9 @@ def finish(client: Client, args: argparse.Namespace, job_id: str, out: Path | No
              f"`audiolime cancel {job_id}`")
         raise
     print(_summary(job))
+    sampling = tables.sampling_line(job.result.stats)
+    if sampling:
+        print(sampling)
     print()
     print(tables.report(job.result, args.rows))
     if out is not None:
@@ -72,7 +82,8 @@ def finish(client: Client, args: argparse.Namespace, job_id: str, out: Path | No
 def _summary(job: Job) -> str:
     result, stats = job.result, job.result.stats
     seconds = (job.finished_at - job.created_at).total_seconds() if job.finished_at else float("nan")
-    return (f"finished {job.id} in {seconds:.1f} s: {stats.get('tagger_calls', '?')} tagger calls in all, "
+    calls = tables.plural(stats.tagger_calls, "tagger call") if stats.tagger_calls is not None else "? tagger calls"
+    return (f"finished {job.id} in {seconds:.1f} s: {calls} in all, "
             f"{len(result.sources)} sources × {len(result.segments)} segments = {len(result.components)} components "
             f"({', '.join(result.sources)})")
 

@@ -4,6 +4,7 @@
     out/sources/<source>.wav             every separated (or provided) source
     out/explanation-<tag>-top<k>.wav     the mix of the tag's top-k positive components, per tag
     out/components/<index>-<name>.wav    every component, when asked for
+    out/samples.npz                      the masks, counts and scores it was fitted on, when asked for
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from audiolime_client.client import Client
 
 RESULT_FILE = "result.json"
+SAMPLES_FILE = "samples.npz"
 
 
 def slug(text: str) -> str:
@@ -27,7 +29,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-.") or "unnamed"
 
 
-PARTS = ("result", "sources", "explanation", "components")
+PARTS = ("result", "sources", "explanation", "components", "samples")
 
 
 def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable[str] = PARTS[:3],
@@ -58,6 +60,8 @@ def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable
             target = out_dir / "components" / f"{component.index:03d}-{slug(component.name)}.{audio_format}"
             written[f"component:{component.index}"] = client.download_component(
                 job, component.index, target, format=audio_format)
+    if "samples" in parts:
+        written["samples"] = client.samples(job, "npz", out_dir / SAMPLES_FILE)
     return written
 
 

@@ -12,6 +12,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from audiolime_client.defaults import DEFAULT_K
+from audiolime_client.stability import Groups, Stability
+from audiolime_client.stats import Stats
 
 
 class Stage(str, Enum):
@@ -35,13 +37,16 @@ def _time(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class Progress:
-    done: int  # tagger calls answered
-    total: int
+    done: int  # distinct masks answered (asked, resumed or reused)
+    total: int  # the most this run may need: the fixed count, or an adaptive run's cap
     percent: float
+    confidence: float | None = None  # the lowest claim confidence over the tags after the last round
 
     @classmethod
     def from_json(cls, data: dict) -> "Progress":
-        return cls(int(data["done"]), int(data["total"]), float(data["percent"]))
+        confidence = data.get("confidence")
+        return cls(int(data["done"]), int(data["total"]), float(data["percent"]),
+                   None if confidence is None else float(confidence))
 
 
 @dataclass(frozen=True)
@@ -133,13 +138,31 @@ class TagExplanation:
     self_check: tuple[SelfCheckRow, ...]
     self_check_note: str | None = None  # why the self-check is empty, when it is
     error: dict | None = None  # {"stage", "detail"}: this tag alone could not be fitted or checked
+    # How sure the weights are; None in results from before the service reported it.
+    weight_se: tuple[float, ...] | None = None  # the standard error of each weight
+    weight_interval: tuple[tuple[float, float], ...] | None = None  # a pointwise 95 % interval per weight
+    stability: Stability | None = None  # the claim about the top components
+    groups: Groups | None = None  # per source and per segment: the share of the positive weight
 
     @classmethod
     def from_json(cls, data: dict) -> "TagExplanation":
+        se, interval, stability, groups = (data.get(k) for k in ("weight_se", "weight_interval", "stability", "groups"))
         return cls(data["tag"], float(data["original_score"]), tuple(map(float, data["weights"])),
                    float(data["intercept"]), float(data["score"]), float(data["local_prediction"]),
                    tuple(map(int, data["ranking"])), tuple(SelfCheckRow.from_json(r) for r in data["self_check"]),
-                   data.get("self_check_note"), data.get("error"))
+                   data.get("self_check_note"), data.get("error"),
+                   None if se is None else tuple(map(float, se)),
+                   None if interval is None else tuple((float(low), float(high)) for low, high in interval),
+                   None if stability is None else Stability.from_json(stability),
+                   None if groups is None else Groups.from_json(groups))
+
+    @property
+    def spans_zero(self) -> tuple[bool, ...]:
+        """Per component: whether its weight's 95 % interval includes 0 (its sign is not sure);
+        all False when the result has no intervals."""
+        if self.weight_interval is None:
+            return (False,) * len(self.weights)
+        return tuple(low <= 0.0 <= high for low, high in self.weight_interval)
 
 
 @dataclass(frozen=True)
@@ -147,6 +170,7 @@ class RankedComponent:
     rank: int  # 1 = the most supporting
     component: Component
     weight: float
+    interval: tuple[float, float] | None = None  # the weight's 95 % interval, when the result has one
 
 
 @dataclass(frozen=True)
@@ -157,7 +181,7 @@ class Explanation:
     components: tuple[Component, ...]
     tags: tuple[TagExplanation, ...]
     residual: bool
-    stats: dict[str, Any]
+    stats: Stats
     provenance: dict[str, Any]
     settings: dict[str, Any]
     raw: dict = field(repr=False, compare=False, default_factory=dict)
@@ -168,7 +192,8 @@ class Explanation:
                    tuple(Segment(int(s["index"]), float(s["start"]), float(s["end"])) for s in data["segments"]),
                    tuple(Component.from_json(c) for c in data["components"]),
                    tuple(TagExplanation.from_json(t) for t in data["tags"]),
-                   bool(data["residual"]), data["stats"], data["provenance"], data["settings"], data)
+                   bool(data["residual"]), Stats.from_json(data["stats"]), data["provenance"], data["settings"],
+                   data)
 
     @property
     def tag_names(self) -> list[str]:
@@ -195,7 +220,9 @@ class Explanation:
     def top_components(self, tag: str | None = None, k: int = DEFAULT_K) -> list[RankedComponent]:
         """The k components that support the tag most, in the surrogate's ranking."""
         explained = self.tag(tag)
-        return [RankedComponent(rank, self.components[index], explained.weights[index])
+        intervals = explained.weight_interval
+        return [RankedComponent(rank, self.components[index], explained.weights[index],
+                                None if intervals is None else intervals[index])
                 for rank, index in enumerate(explained.ranking[:k], start=1)]
 
 

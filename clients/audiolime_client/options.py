@@ -87,6 +87,35 @@ def _int_at_least(text: str, low: int, what: str) -> int:
     return value
 
 
+def sample_count(text: str) -> int:
+    return _int_at_least(text, 2, "a sample count of at least 2 (the original and one more)")
+
+
+def fraction(text: str) -> float:
+    """A number from 0 to 1 (a confidence, a tolerance)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1 like 0.95, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1 like 0.95, got {text}")
+    return value
+
+
+ADAPTIVE_ONLY_FLAGS = ("--max-samples", "--min-samples", "--round-size")
+
+
+def check_sampling(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error (exit 2) for adaptive-only flags beside a fixed count: argparse cannot say it itself."""
+    count = "--fixed" if args.fixed is not None else "--samples" if args.samples is not None else None
+    if count is None:
+        return
+    for flag in ADAPTIVE_ONLY_FLAGS:
+        if getattr(args, flag[2:].replace("-", "_")) is not None:
+            parser.error(f"{flag} is for adaptive runs, but {count} N asks exactly N masks "
+                         f"(leave {count} out to sample adaptively)")
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

@@ -1,4 +1,6 @@
-"""A tqdm bar that follows a job: the stage as its label, percent of tagger calls as its fill."""
+"""A tqdm bar that follows a job: the stage as its label, its percent as the fill, and as its
+postfix the masks answered and, once a round is fitted, the claim's confidence
+("217/1602 masks, confidence 0.82 / 0.95": an adaptive run stops when it reaches the target)."""
 from __future__ import annotations
 
 import shutil
@@ -8,6 +10,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from audiolime_client.models import Job
+from audiolime_client.stability import confidence_text
 
 BAR_FORMAT = "{desc:<11}{percentage:5.1f}%|{bar}| [{elapsed}{postfix}]"
 
@@ -22,7 +25,7 @@ class ProgressBar:
 
     def update(self, job: Job) -> None:
         progress = job.progress
-        state = (job.stage, progress.done, progress.total)
+        state = (job.stage, progress.done, progress.total, progress.confidence)
         if self.bar is None:
             self.bar, self.last = self._open(job), state  # drawn as it opens
             return
@@ -30,7 +33,7 @@ class ProgressBar:
             return  # into a log file, a line only when something changed, not one per poll
         self.last = state
         self.bar.set_description_str(job.stage.value, refresh=False)
-        self.bar.set_postfix_str(_calls(job), refresh=False)
+        self.bar.set_postfix_str(postfix(job), refresh=False)
         self.bar.n = min(100.0, progress.percent)
         if not job.done:  # the final state is drawn once, by close()
             self.bar.refresh()
@@ -39,7 +42,7 @@ class ProgressBar:
         # disable=False: show the bar even when stderr is not a terminal (logs, CI), as asked for.
         stream = self.file or sys.stderr
         return tqdm(total=100.0, initial=min(100.0, job.progress.percent), desc=job.stage.value,
-                    postfix=_calls(job), bar_format=BAR_FORMAT, file=stream, disable=False, leave=True,
+                    postfix=postfix(job), bar_format=BAR_FORMAT, file=stream, disable=False, leave=True,
                     **_size(stream))
 
     def _interactive(self) -> bool:
@@ -69,6 +72,22 @@ def _size(stream) -> dict:
     return {"ncols": min(100, size.columns), "nrows": size.lines or 24}
 
 
-def _calls(job: Job) -> str:
-    progress = job.progress
-    return f"{progress.done}/{progress.total} tagger calls" if progress.total else ""
+def postfix(job: Job) -> str:
+    """Masks answered of the most the run may need, then the confidence, of its target when the
+    run is adaptive."""
+    progress, parts = job.progress, []
+    if progress.total:
+        parts.append(f"{progress.done}/{progress.total} masks")
+    if progress.confidence is not None:
+        parts.append(confidence_line(job, " / "))
+    return ", ".join(parts)
+
+
+def confidence_line(job: Job, of: str) -> str:
+    """"confidence 0.82 / 0.95" for an adaptive run (`of` joins it to the target), "confidence 0.94" otherwise."""
+    sampling = (job.request or {}).get("sampling") or {}
+    text = f"confidence {confidence_text(job.progress.confidence)}"
+    target = sampling.get("confidence")
+    if sampling.get("strategy") == "adaptive" and target is not None:
+        text += f"{of}{confidence_text(target)}"
+    return text

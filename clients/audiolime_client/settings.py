@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence, Union
 
 from audiolime_client.errors import UsageError
+from audiolime_client.sampling import Sampling, SamplingLike, sampling_request
 
 PROTOCOLS = ("json", "oip", "kserve_v1", "file_upload")
 ENCODINGS = ("wav16", "wav_float", "flac")
@@ -69,15 +70,29 @@ def explanation_request(tagger: TaggerLike, *, separator: str | None = None,
                         segments: int | Sequence[float] | None = None, samples: int | None = None,
                         seed: int | None = None, tags: Sequence[str] | None = None, top_k: int | None = None,
                         residual: bool | None = None, fade_seconds: float | None = None,
-                        surrogate: Mapping[str, Any] | None = None, self_check_k: int | None = None) -> dict:
-    """The `request` part of a submission (openapi.yaml: ExplanationRequest)."""
+                        surrogate: Mapping[str, Any] | None = None, self_check_k: int | None = None,
+                        sampling: SamplingLike = None, fixed: int | None = None, strategy: str | None = None,
+                        confidence: float | None = None, claim_k: int | None = None, tolerance: float | None = None,
+                        min_samples: int | None = None, max_samples: int | None = None,
+                        round_size: int | None = None, design: str | None = None) -> dict:
+    """The `request` part of a submission (openapi.yaml: ExplanationRequest).
+
+    `top_k` is the number of the tagger's top tags to explain; `claim_k` the number of top
+    components the sampling's claim is about (the API's `sampling.top_k`). The sampling settings
+    come as `sampling` (Sampling or a dict) or one by one (strategy, confidence, claim_k,
+    tolerance, min_samples, max_samples, round_size, design); `fixed=N` asks exactly N masks.
+    Without any, the service samples adaptively; `samples` alone is a fixed run."""
     if separator is not None:
         _check_choice("separator", separator, SEPARATORS)
+    chosen = Sampling.of(sampling).merged(
+        strategy=strategy, confidence=confidence, top_k=claim_k, tolerance=tolerance, min_samples=min_samples,
+        max_samples=max_samples, round_size=round_size, design=design)
+    samples, sampling_part = sampling_request(samples, chosen, fixed)
     body: dict[str, Any] = {"tagger": TaggerSettings.of(tagger).to_json(), "separator": separator,
                             "segments": list(segments) if isinstance(segments, Sequence) else segments,
-                            "samples": samples, "seed": seed, "residual": residual, "fade_seconds": fade_seconds,
-                            "targets": _targets(tags, top_k), "surrogate": dict(surrogate) if surrogate else None,
-                            "self_check_k": self_check_k}
+                            "samples": samples, "sampling": sampling_part, "seed": seed, "residual": residual,
+                            "fade_seconds": fade_seconds, "targets": _targets(tags, top_k),
+                            "surrogate": dict(surrogate) if surrogate else None, "self_check_k": self_check_k}
     return {name: value for name, value in body.items() if value is not None}
 
 

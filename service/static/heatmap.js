@@ -1,6 +1,7 @@
 // The heat map: one row per source, one column per time segment, each cell a button coloured by
 // the component's weight on a diverging scale (blue negative, white zero, red positive),
-// symmetric around zero so that equal colours mean equal magnitudes.
+// symmetric around zero so that equal colours mean equal magnitudes. A cell whose weight's 95 %
+// interval spans zero (its sign is not sure) is hatched, and says so to screen readers.
 import { element } from "./common.js";
 
 // ColorBrewer RdBu, 5 classes: readable for the common colour-vision deficiencies.
@@ -42,15 +43,28 @@ function headerRow(segments) {
   return row;
 }
 
-function cell(component, weight, rank, scale) {
-  const description = `${component.source}, ${timeSpan(component)}: weight ${weight.toPrecision(4)}, rank ${rank}`;
+/** Whether a weight's interval [low, high] includes zero; false without an interval (older results). */
+export function spansZero(interval) {
+  return Array.isArray(interval) && interval[0] <= 0 && interval[1] >= 0;
+}
+
+function intervalText(interval) {
+  if (!Array.isArray(interval)) return "";
+  const text = `; 95 % interval ${interval[0].toPrecision(3)} to ${interval[1].toPrecision(3)}`;
+  return spansZero(interval) ? `${text}, spans zero: the sign is not sure` : text;
+}
+
+function cell(component, weight, interval, rank, scale) {
+  const description = `${component.source}, ${timeSpan(component)}: weight ${weight.toPrecision(4)}, rank ${rank}${intervalText(interval)}`;
+  const unsure = spansZero(interval);
   const button = element("button", {
     type: "button",
-    class: "cell",
+    class: unsure ? "cell spans-zero" : "cell",
     "data-component": String(component.index),
     "data-source": component.source,
     "data-segment": String(component.segment),
     "data-weight": String(weight),
+    "data-spans-zero": String(unsure),
     title: description,
     "aria-label": `${description}; play`,
   }, formatWeight(weight));
@@ -65,6 +79,7 @@ function cell(component, weight, rank, scale) {
 /** Fills `table` for one tag's explanation; returns the colour scale's half-range. */
 export function paintHeatmap(table, result, explanation) {
   const { weights, ranking } = explanation;
+  const intervals = explanation.weight_interval || [];
   const scale = Math.max(...weights.map(Math.abs)) || 1;
   const rank = new Map(ranking.map((index, i) => [index, i + 1]));
   const slots = new Map(result.components.map((c) => [`${c.source}\n${c.segment}`, c]));
@@ -77,12 +92,15 @@ export function paintHeatmap(table, result, explanation) {
     row.append(element("th", { scope: "row" }, source));
     for (const segment of result.segments) {
       const component = slots.get(`${source}\n${segment.index}`);
-      row.append(component ? cell(component, weights[component.index], rank.get(component.index), scale) : element("td"));
+      row.append(component
+        ? cell(component, weights[component.index], intervals[component.index], rank.get(component.index), scale)
+        : element("td"));
     }
     body.append(row);
   }
   table.replaceChildren(caption, head, body);
   table.dataset.tag = explanation.tag;
+  table.dataset.intervals = String(intervals.length > 0);
   return scale;
 }
 

@@ -10,11 +10,13 @@ setUpKeyForm();
 document.addEventListener(KEY_EVENT, () => listJobs());
 $("separator").addEventListener("change", showStemsField);
 document.querySelectorAll('input[name="targets"]').forEach((radio) => radio.addEventListener("change", showTargets));
+document.querySelectorAll('input[name="sampling"]').forEach((radio) => radio.addEventListener("change", showSampling));
 $("submit-form").addEventListener("submit", submit);
 $("jobs-refresh").addEventListener("click", () => listJobs());
 $("jobs-more").addEventListener("click", () => listJobs(nextPage));
 showStemsField();
 showTargets();
+showSampling();
 listJobs();
 
 function showStemsField() {
@@ -30,6 +32,17 @@ function showTargets() {
   const byName = targetsChoice() === "tags";
   $("tags").disabled = !byName;
   $("top-k").disabled = byName;
+}
+
+/** The checked sampling strategy: "adaptive" (until the claim is sure) or "fixed". */
+function samplingChoice() {
+  return document.querySelector('input[name="sampling"]:checked').value;
+}
+
+function showSampling() {
+  const fixed = samplingChoice() === "fixed";
+  $("samples").disabled = !fixed;
+  $("max-samples").disabled = fixed; // a fixed run asks exactly `samples`; the cap is an adaptive run's
 }
 
 // -- submitting -------------------------------------------------------------------------------
@@ -86,10 +99,30 @@ function explanationRequest() {
   if (options) tagger.options = options;
   const headers = jsonObject("tagger-headers", "Tagger headers");
   if (headers) tagger.headers = headers;
-  const request = { tagger, separator: $("separator").value, targets: targets() };
-  optionalNumber("samples", (value) => { request.samples = value; });
+  const request = { tagger, separator: $("separator").value, targets: targets(), sampling: sampling() };
+  if (request.sampling.strategy === "fixed") {
+    optionalNumber("samples", (value) => { request.samples = value; });
+    if (request.samples === undefined) throw new ApiProblem(0, "Missing sample count", "a fixed run needs its number of samples");
+  }
   optionalNumber("segments", (value) => { request.segments = value; });
   return request;
+}
+
+/** The `sampling` part: the strategy, the claim's confidence and size, an adaptive run's cap. */
+function sampling() {
+  const chosen = { strategy: samplingChoice() };
+  optionalFraction("confidence", (value) => { chosen.confidence = value; });
+  optionalNumber("claim-k", (value) => { chosen.top_k = value; });
+  if (chosen.strategy === "adaptive") optionalNumber("max-samples", (value) => { chosen.max_samples = value; });
+  return chosen;
+}
+
+function optionalFraction(id, use) {
+  const raw = $(id).value.trim();
+  if (raw === "") return;
+  const value = Number(raw);
+  if (!(value > 0 && value < 1)) throw new ApiProblem(0, "Invalid number", `${$(id).labels[0].textContent}: ${raw} is not between 0 and 1`);
+  use(value);
 }
 
 function targets() {

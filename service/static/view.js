@@ -1,7 +1,9 @@
-// The listening page of one explanation: live progress while it runs; when finished, the heat map
-// of weights (sources × segments), players for the original, the sources, a clicked component and
-// the top-k mix, and the self-check. Everything comes from the API with the key as a header.
+// The listening page of one explanation: live progress (and the claim's confidence) while it runs;
+// when finished, the heat map of weights (sources × segments, unsure signs hatched), the claim and
+// the shares of the positive weight, players for the original, the sources, a clicked component
+// and the top-k mix, and the self-check. Everything comes from the API with the key as a header.
 import { $, KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem, when } from "./common.js";
+import { STOP_REASONS, confidenceLabel, fillClaim, fillShares } from "./claim.js";
 import { paintHeatmap, paintLegend, timeSpan } from "./heatmap.js";
 
 const POLL_MS = 1000;
@@ -59,6 +61,9 @@ function showProgress(job) {
   $("stage").textContent = job.stage;
   $("progress").value = percent;
   $("progress-text").textContent = total ? `${done} of ${total} (${percent.toFixed(1)} %)` : `${percent.toFixed(1)} %`;
+  const confidence = confidenceLabel(job);
+  $("confidence").hidden = confidence === null;
+  $("confidence").textContent = confidence || "";
   $("cancel").hidden = ENDED.includes(job.stage);
   // A failed job's error names the stage it failed in; that chip turns red, the earlier ones stay done.
   const items = [...document.querySelectorAll(".stages li")];
@@ -120,6 +125,9 @@ function selectTag(tag) {
     "local prediction": explanation.local_prediction.toFixed(4),
   });
   paintLegend(paintHeatmap($("heatmap"), result, explanation), $("legend-low"), $("legend-high"));
+  $("hatch-legend").hidden = !explanation.weight_interval;
+  fillClaim($("claim-summary"), $("claim-facts"), explanation, result.stats, (i) => componentLabel(result.components[i]));
+  fillShares($("source-shares"), $("segment-shares"), explanation, result);
   markSelected();
   markMix();
   fillSelfCheck(explanation, result.components);
@@ -148,12 +156,16 @@ function fillSelfCheck(explanation, components) {
 
 function runFacts(job) {
   const { result, request } = job;
+  const { stats } = result;
+  const rounds = stats.strategy === "adaptive" && stats.rounds ? ` after ${stats.rounds} round${stats.rounds === 1 ? "" : "s"}` : "";
   return {
     separator: result.provenance.separator,
     tagger: `${request.tagger.url} (${request.tagger.protocol || "json"})`,
     "sources × segments": `${result.sources.length} × ${result.segments.length} = ${result.components.length} components`,
-    samples: `${result.stats.samples} (${result.stats.unique_masks} distinct${result.stats.exhaustive ? ", all masks" : ""})`,
-    "tagger calls": result.stats.tagger_calls,
+    sampling: stats.strategy ? `${stats.strategy}${stats.design ? ` (${stats.design})` : ""}` : null,
+    stopped: stats.stop_reason ? `${STOP_REASONS[stats.stop_reason] || stats.stop_reason}${rounds}` : null,
+    samples: `${stats.samples} (${stats.unique_masks} distinct${stats.exhaustive ? ", all masks" : ""})`,
+    "tagger calls": stats.reused ? `${stats.tagger_calls} (and ${stats.reused} answers reused from earlier jobs)` : stats.tagger_calls,
     submitted: when(job.created_at),
     finished: when(job.finished_at),
     "kept until": when(job.expires_at),

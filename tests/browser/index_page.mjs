@@ -18,7 +18,9 @@ await session({ key: null, out: args.out, timeout: TIMEOUT }, async (page, seen)
   const keyless = seen.requests.length;
   const report = { keyless_problem: await page.textContent("#jobs-problem") };
   report.key_status = await enterKey(page, args.key);
+  report.sampling_default = await samplingFields(page); // as the page opens: adaptive
   await fillForm(page);
+  report.sampling_fixed = await samplingFields(page);
   report.problem = await submitExpectingProblem(page);
   await page.setInputFiles("#stems", args.stem);
   report.index_screenshot = join(args.out, "index-page.png");
@@ -53,7 +55,20 @@ async function fillForm(page) {
   await page.fill("#sample-rate", "16000");
   await page.check('input[name="targets"][value="tags"]');
   await page.fill("#tags", "low, mid");
+  await page.check('input[name="sampling"][value="fixed"]'); // a fixed run: #samples opens, #max-samples closes
   await page.fill("#samples", "128");
+  await page.fill("#confidence", "0.9");
+  await page.fill("#claim-k", "2");
+}
+
+/** Which sampling choice is checked, and which of its number fields are open. */
+async function samplingFields(page) {
+  return page.evaluate(() => ({
+    strategy: document.querySelector('input[name="sampling"]:checked').value,
+    samples_disabled: document.getElementById("samples").disabled,
+    max_samples_disabled: document.getElementById("max-samples").disabled,
+    confidence: document.getElementById("confidence").value,
+  }));
 }
 
 /** Separator "provided" with no stems: the API's 422 problem, shown on the page. */

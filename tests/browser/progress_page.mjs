@@ -33,6 +33,8 @@ async function watchProgress(page) {
       value: document.getElementById("progress").value,
       current: document.querySelector(".stages li.current")?.dataset.stage || null,
       cancel_visible: !document.getElementById("cancel").hidden,
+      confidence: document.getElementById("confidence").textContent,
+      confidence_hidden: document.getElementById("confidence").hidden,
     }));
     if (now.stage && (!shown.length || shown[shown.length - 1].text !== now.text)) shown.push(now);
     await page.waitForTimeout(200);

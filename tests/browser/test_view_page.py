@@ -20,6 +20,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from audiolime_client.stability import confidence_text, percent, percent_range
+from engine.perturbations import mask_key
+from engine.sampling import MaskStream
 from tests.integration.harness import ROOT, Api, read_audio, start_tagger, wav_bytes
 from tests.integration.test_explain_end_to_end import RATE, SECONDS, submit_tones, tone_stems
 
@@ -114,6 +117,13 @@ def test_view_page_of_a_finished_job(api, served, tagger, worker, tmp_path):
     assert report["errors"] == [] and report["stage"] == "finished", report["errors"]
     assert report["tags"] == ["low", "mid"]
     assert_heatmaps(report["heatmaps"], result)
+    assert_claims(report["claims"], result)
+    assert (report["run"]["sampling"], report["run"]["stopped"]) == ("fixed (independent)", "fixed count")
+    legacy = report["legacy"]  # the same job as the service wrote results before it said how sure they are
+    assert (legacy["cells"], legacy["hatched"], legacy["claim_facts"]) == (12, 0, 0)
+    assert legacy["hatch_legend_hidden"] and legacy["shares_hidden"] and legacy["confidence_hidden"]
+    assert legacy["claim"].startswith("This result carries no claim")
+    assert "sampling" not in legacy["run"] and "stopped" not in legacy["run"] and legacy["run"]["samples"]
     assert report["summary"]["surrogate R²"] == f"{low['score']:.3f}"
     assert report["summary"]["intercept"] == f"{low['intercept']:.4f}"
     assert [[row[0], row[2], row[3], row[4]] for row in report["self_check"]] == [
@@ -149,6 +159,51 @@ def assert_heatmaps(heatmaps: dict, result: dict) -> None:
         faint = [c for c in drawn["cells"] if abs(c["weight"]) < 0.01 * abs(strongest["weight"])]
         assert faint and all(colour_near(c["background"], WHITE, 8) for c in faint)
         assert float(drawn["legend"][1].lstrip("+")) == pytest.approx(max(map(abs, weights)), rel=1e-2)
+        assert_hatched_where_the_interval_spans_zero(drawn, explanation)
+
+
+def assert_hatched_where_the_interval_spans_zero(drawn: dict, explanation: dict) -> None:
+    """Exactly the cells whose weight's 95 % interval (the API's) includes 0 are hatched."""
+    intervals = explanation["weight_interval"]
+    unsure = {i for i, (low, high) in enumerate(intervals) if low <= 0 <= high}
+    assert {c["component"] for c in drawn["cells"] if c["spans_zero"]} == unsure
+    assert {c["component"] for c in drawn["cells"] if c["hatched"]} == unsure
+    assert 0 < len(unsure) < len(intervals) and drawn["hatch_legend_visible"]  # tones: faint ones, and sure ones
+
+
+def component_name(component: dict) -> str:
+    return f"{component['source']} {component['start']:.2f}–{component['end']:.2f} s"
+
+
+def assert_claims(claims: dict, result: dict) -> None:
+    """The claim (claimed, tied, confidence, converged, why sampling stopped) and the shares, as the API says."""
+    names = [component_name(c) for c in result["components"]]
+    for explanation in result["tags"]:
+        shown, stability = claims[explanation["tag"]], explanation["stability"]
+        facts = shown["facts"]
+        assert facts["claimed"] == ", ".join(names[i] for i in stability["components"])
+        tied = ", ".join(names[i] for i in stability["tied"])
+        assert facts["tied"] == "none" if not tied else facts["tied"].startswith(tied + " (within 10 % of each other)")
+        assert facts["confidence"] == confidence_text(stability["confidence"])
+        assert facts["target"] == "0.95" and facts["converged"] == ("yes" if stability["converged"] else "no")
+        assert facts["stopped"] == "fixed count"
+        assert facts["samples used"] == f"{stability['samples_used']} ({stability['distinct_masks']} distinct masks)"
+        top = f"Top {stability['top_k']} claimed" if stability["claimed"] == stability["top_k"] else \
+            f"{stability['claimed']} component{'s' if stability['claimed'] > 1 else ''} claimed (fewer than 3 matter)"
+        assert shown["summary"].startswith(f"{top} at confidence {facts['confidence']} (target 0.95")
+        for kind in ("sources", "segments"):
+            groups = explanation["groups"][kind]
+            assert [row["name"] for row in shown[kind]] == [g["name"] for g in groups]
+            for row, group in zip(shown[kind], groups):
+                assert row["share"] == group["positive_share"]
+                assert row["meter"] == pytest.approx(group["positive_share"])
+                assert row["cells"][1:3] == [f"{percent(group['positive_share'])} %",  # as the command line writes it
+                                             percent_range(*group["positive_share_interval"])]
+        segment_rows = [row["cells"][0] for row in shown["segments"]]
+        assert segment_rows == [f"{s['start']:.2f}–{s['end']:.2f} s" for s in result["segments"]]
+    low = next(t for t in result["tags"] if t["tag"] == "low")
+    bass = next(row for row in claims["low"]["sources"] if row["name"] == "bass")
+    assert bass["share"] > 0.9 and names[low["ranking"][0]] in claims["low"]["facts"]["claimed"]
 
 
 def colour_near(css: str, rgb: tuple, tolerance: int) -> bool:
@@ -212,6 +267,10 @@ def test_index_form_submits_and_the_view_page_follows_it(api, served, tagger, wo
     assert report["stored_key"] == {"local": None, "session": KEY}
     assert report["problem"]["title"] == "Invalid stems" and "needs at least one stem" in report["problem"]["text"]
     assert report["problem"]["url"] == served.base + "/"  # a refused submission stays on the form
+    assert report["sampling_default"] == {"strategy": "adaptive", "samples_disabled": True,
+                                          "max_samples_disabled": False, "confidence": "0.95"}
+    assert report["sampling_fixed"] == {"strategy": "fixed", "samples_disabled": False,
+                                        "max_samples_disabled": True, "confidence": "0.9"}
     job_id = report["view_url"].rsplit("/", 2)[-2]
     assert report["view_url"] == f"{served.base}/explanations/{job_id}/view"
     assert report["stages"][-1] == "finished" == report["final_stage"], report["stages"]
@@ -222,6 +281,9 @@ def test_index_form_submits_and_the_view_page_follows_it(api, served, tagger, wo
     body = api.call("GET", f"/explanations/{job_id}").json()  # what the form sent, as the API stored it
     request = body["request"]
     assert (request["separator"], request["segments"], request["samples"]) == ("provided", 4, 128)
+    sampling = request["sampling"]
+    assert (sampling["strategy"], sampling["confidence"], sampling["top_k"]) == ("fixed", 0.9, 2)
+    assert body["result"]["stats"]["stop_reason"] == "fixed" and body["result"]["stats"]["samples"] == 128
     assert request["targets"] == {"tags": ["low", "mid"]} and request["tagger"]["url"] == tagger.url
     assert sorted(body["result"]["sources"]) == sorted(stems)
     low = next(t for t in body["result"]["tags"] if t["tag"] == "low")
@@ -247,7 +309,10 @@ def test_view_page_follows_a_running_job_cancels_it_and_shows_failures(api, serv
     assert len({s["text"] for s in shown}) >= 3 and all(s["stage"] == s["current"] == "querying" for s in shown)
     values = [s["value"] for s in shown]
     assert values == sorted(values) and values[-1] > values[0] > 0 and all(s["cancel_visible"] for s in shown)
-    assert all(re.fullmatch(r"\d+ of 480 \(\d+\.\d %\)", s["text"]) for s in shown), shown
+    # the total: the fixed run's distinct masks, and the self-check's mixes (3 for each of the 2 tags)
+    total = len({mask_key(m) for m in MaskStream(12, 0).first(512)}) + 2 * 3
+    assert all(re.fullmatch(rf"\d+ of {total} \(\d+\.\d %\)", s["text"]) for s in shown), shown
+    assert all(s["confidence_hidden"] and s["confidence"] == "" for s in shown)  # a fixed run: no round fitted yet
     assert "was cancelled" in report["cancelled"]["text"]
     assert not report["cancelled"]["cancel_visible"] and not report["cancelled"]["result_visible"]
     assert api.call("GET", f"/explanations/{running}").json()["stage"] == "cancelled"
@@ -258,3 +323,39 @@ def test_view_page_follows_a_running_job_cancels_it_and_shows_failures(api, serv
     assert not report["failed"]["result_visible"]
     assert report["key_in_urls"] == [] and report["api_requests_without_key"] == []
     assert png_size(keep_screenshot(Path(report["running_screenshot"])))[0] == VIEWPORT_WIDTH
+
+
+def test_view_page_shows_the_confidence_of_an_adaptive_run_as_it_comes_in(api, served, processes, worker, tmp_path):
+    slow = start_tagger(processes, "--delay", "0.6")  # a round of 32 masks in two requests: about 1.2 s
+    sampling = {"confidence": 0.99, "min_samples": 64, "round_size": 32}
+    tagger = {"url": slow.url, "sample_rate": RATE, "batch_size": 16, "concurrency": 1}
+    job_id = submit_tones(api, slow, samples=None, sampling=sampling, tagger=tagger).json()["id"]
+    report = run_node("adaptive_page.mjs", "--base", served.base, "--key", KEY, "--job", job_id,
+                      "--out", str(tmp_path / "browser"))
+    body = api.call("GET", f"/explanations/{job_id}").json()
+    stats = body["result"]["stats"]
+    assert report["errors"] == [], report["errors"]
+    assert (stats["strategy"], stats["stop_reason"]) == ("adaptive", "converged") and stats["rounds"] >= 3, stats
+
+    # While it ran: no label before the first round's fit, then one value per round, as the API had it.
+    rounds = {confidence_text(c) for _, c in stats["confidence_trace"] if c is not None}
+    shown = report["shown"]
+    labelled = [s for s in shown if not s["hidden"]]
+    assert all(s["label"] == "" and not s["visible"] for s in shown if s["hidden"])
+    assert all(s["visible"] for s in labelled)
+    running = [s for s in labelled if s["stage"] == "querying"]
+    assert len({s["label"] for s in running}) >= 2, shown  # it changed while the page watched
+    for state in labelled:
+        value = re.fullmatch(r"confidence (\d\.\d+) of 0\.99", state["label"])
+        assert value and value.group(1) in rounds, (state, rounds)
+    assert shown[0]["hidden"] or shown[0]["label"] != report["final"]["label"]  # the page saw it before the end
+
+    # When it ended: the last round's confidence, over the target; the claim says it converged.
+    final = body["progress"]["confidence"]
+    assert final >= 0.99 and report["final"]["stage"] == "finished" and not report["final"]["hidden"]
+    assert report["final"]["label"] == f"confidence {confidence_text(final)} of 0.99"
+    assert report["claim_facts"]["converged"] == "yes" and report["claim_facts"]["target"] == "0.99"
+    assert report["claim_facts"]["stopped"] == f"converged after {stats['rounds']} rounds" == report["run"]["stopped"]
+    assert report["run"]["sampling"] == "adaptive (paired)"
+    assert report["key_in_urls"] == [] and report["api_requests_without_key"] == []
+    assert png_size(keep_screenshot(Path(report["screenshot"])))[0] == VIEWPORT_WIDTH

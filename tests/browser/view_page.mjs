@@ -15,7 +15,11 @@ await session({ key: args.key, origin: new URL(args.base).origin, out: args.out,
   const report = { stage: await page.textContent("#stage") };
   report.tags = await page.$$eval("#tag option", (options) => options.map((o) => o.value));
   report.heatmaps = {};
-  for (const tag of [...report.tags].reverse()) report.heatmaps[tag] = await heatmapFor(page, tag); // ends on the first
+  report.claims = {};
+  for (const tag of [...report.tags].reverse()) { // ends on the first
+    report.heatmaps[tag] = await heatmapFor(page, tag);
+    report.claims[tag] = await claimFor(page);
+  }
   report.summary = await facts(page, "#tag-summary");
   report.self_check = await page.$$eval("#self-check tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
   report.players = await players(page);
@@ -23,11 +27,41 @@ await session({ key: args.key, origin: new URL(args.base).origin, out: args.out,
   report.component = await clickCells(page, report.heatmaps[report.tags[0]].cells, args.out, seen);
   report.mix = await mixWithK(page, 1, args.out);
   await page.$$eval("audio", (audios) => audios.forEach((a) => a.pause()));
+  report.run = await facts(page, "#run-facts");
   await page.locator("#heatmap").scrollIntoViewIfNeeded();
   report.screenshot = join(args.out, "view-page.png");
   await page.screenshot({ path: report.screenshot, fullPage: true });
+  report.legacy = await legacyView(page);
   return Object.assign(report, keyReport(seen, args.key), { errors: seen.errors });
 });
+
+/** The same page for a result as the service wrote it before it said how sure it is: the job
+ * document without the intervals, the claim, the shares and the sampling stats. */
+async function legacyView(page) {
+  const pattern = `**/explanations/${args.job}`;
+  await page.route(pattern, async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    for (const tag of body.result.tags) ["weight_se", "weight_interval", "stability", "groups"].forEach((k) => delete tag[k]);
+    ["strategy", "design", "stop_reason", "rounds", "confidence_trace", "reused"].forEach((k) => delete body.result.stats[k]);
+    delete body.progress.confidence;
+    await route.fulfill({ response, json: body });
+  });
+  await page.goto(`${args.base}/explanations/${args.job}/view`);
+  await page.waitForSelector('#view[data-stage="finished"] #result:not([hidden]) #heatmap [data-component]');
+  const shown = await page.evaluate(() => ({
+    cells: document.querySelectorAll("#heatmap [data-component]").length,
+    hatched: document.querySelectorAll("#heatmap .spans-zero").length,
+    hatch_legend_hidden: document.getElementById("hatch-legend").hidden,
+    claim: document.getElementById("claim-summary").textContent,
+    claim_facts: document.querySelectorAll("#claim-facts dt").length,
+    shares_hidden: document.getElementById("shares").hidden,
+    confidence_hidden: document.getElementById("confidence").hidden,
+  }));
+  shown.run = await facts(page, "#run-facts");
+  await page.unroute(pattern);
+  return shown;
+}
 
 /** The heat map as drawn for one tag: its grid and each cell's attributes and colour. */
 async function heatmapFor(page, tag) {
@@ -45,9 +79,24 @@ async function heatmapFor(page, tag) {
       title: cell.title,
       text: cell.textContent,
       background: getComputedStyle(cell).backgroundColor,
+      hatched: getComputedStyle(cell).backgroundImage.startsWith("repeating-linear-gradient"),
+      spans_zero: cell.dataset.spansZero === "true",
       in_mix: cell.classList.contains("in-mix"),
     })),
+    hatch_legend_visible: !document.getElementById("hatch-legend").hidden,
   }));
+}
+
+/** The claim and the share tables as shown for the selected tag. */
+async function claimFor(page) {
+  const shown = await page.evaluate(() => {
+    const rows = (id) => [...document.querySelectorAll(`#${id} tbody tr`)].map((r) => ({
+      name: r.dataset.name, share: Number(r.dataset.share), cells: [...r.cells].map((c) => c.textContent.trim()),
+      meter: Number(r.querySelector("meter").value) }));
+    return { summary: document.getElementById("claim-summary").textContent,
+      sources: rows("source-shares"), segments: rows("segment-shares") };
+  });
+  return { ...shown, facts: await facts(page, "#claim-facts") };
 }
 
 /** Every player once its audio has arrived and its metadata is read. */

@@ -1,7 +1,10 @@
 """The real `audiolime` console script (.venv/bin/audiolime) in subprocesses, against the live
 service: what it prints, what it writes, and the exit codes scripts rely on."""
+import io
 import json
+import os
 import re
+import select
 import subprocess
 import sys
 
@@ -10,6 +13,7 @@ import pytest
 
 from audiolime_client.audio import decode
 from audiolime_client.exitcodes import Exit
+from audiolime_client.stability import confidence_text
 from tests.clients import tones
 from tests.clients.conftest import CLI
 from tests.clients.pictures import cell_colours, expected_colours, geometry, grid_from_json
@@ -45,6 +49,16 @@ def test_help_for_every_command_lists_the_exit_codes(command):
         assert f"{code.value:>3}  " in done.stdout
 
 
+def test_explain_help_says_how_it_samples():
+    done = run("explain", "--help")
+    text = " ".join(done.stdout.split())
+    assert "By default the service samples adaptively" in text and "--fixed N asks exactly N masks" in text
+    for flag in ("--fixed N", "--samples N", "--confidence P", "--claim-k K", "--tolerance F", "--max-samples N",
+                 "--min-samples N", "--round-size N", "--design {independent,paired}"):
+        assert flag in done.stdout
+    assert "not --top-k, which picks the tags" in text
+
+
 def test_python_dash_m_is_the_same_command():
     done = subprocess.run([sys.executable, "-m", "audiolime_client", "status", "--help"], capture_output=True,
                           text=True, timeout=60)
@@ -63,6 +77,16 @@ def test_python_dash_m_is_the_same_command():
     pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--segments", "ten"], id="bad-segments"),
     pytest.param(["status"], id="status-without-id"),
     pytest.param(["download", "abc"], id="download-without-out"),
+    pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--fixed", "64", "--samples", "64"],
+                 id="fixed-and-samples"),
+    pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--fixed", "64", "--max-samples", "128"],
+                 id="fixed-and-max-samples"),
+    pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--samples", "64", "--round-size", "8"],
+                 id="samples-and-round-size"),
+    pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--fixed", "1"], id="fixed-1"),
+    pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--confidence", "1.5"], id="confidence-over-1"),
+    pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--claim-k", "0"], id="claim-k-0"),
+    pytest.param(["explain", "{mix}", "--tagger", "http://t/p", "--design", "sobol"], id="bad-design"),
 ])
 def test_bad_arguments_exit_2_before_sending_anything(args, clip, cli_env):
     # an unreachable URL: were anything sent, the exit code would be 4, not 2
@@ -70,6 +94,14 @@ def test_bad_arguments_exit_2_before_sending_anything(args, clip, cli_env):
     done = run(*[str(clip[0]) if a == "{mix}" else a for a in args], env=env)
     assert done.returncode == Exit.USAGE, done.stderr
     assert "usage: audiolime" in done.stderr and "error:" in done.stderr
+
+
+def test_an_adaptive_only_flag_beside_a_fixed_count_says_why(clip, cli_env):
+    env = dict(cli_env, AUDIOLIME_URL=f"http://127.0.0.1:{free_port()}")
+    done = run("explain", clip[0], "--tagger", "http://t/p", "--fixed", "64", "--max-samples", "128", env=env)
+    assert done.returncode == Exit.USAGE
+    assert done.stderr.splitlines()[-1] == ("audiolime explain: error: --max-samples is for adaptive runs, but "
+                                            "--fixed N asks exactly N masks (leave --fixed out to sample adaptively)")
 
 
 def test_a_malformed_header_is_refused_without_echoing_it(clip, cli_env):
@@ -89,14 +121,21 @@ def test_explain_prints_the_tables_and_writes_every_file(stack, clip, cli_env, a
     result = json.loads((out / "result.json").read_text())
     job_id = result["id"]
 
-    # the report: the top component of `low` is bass in seconds 2-3, and the self-check
+    # the report: the claim, the top component of `low` (bass in seconds 2-3), the shares, the self-check
     lines = done.stdout.splitlines()
     low = lines.index(next(line for line in lines if line.startswith("“low”")))
-    assert lines[low + 1].split() == ["rank", "source", "time", "span", "weight"]
-    first = lines[low + 2].split()
+    assert lines[low + 1].startswith("  1 component claimed (fewer than 3 matter) at confidence ")
+    assert lines[low + 1].endswith(": bass 2.00–3.00 s")
+    assert lines[low + 2].split() == ["rank", "source", "time", "span", "weight", "95", "%", "interval"]
+    first = lines[low + 3].split()
     assert first[:3] == ["1", "bass", "2.00–3.00"] and float(first[4]) == pytest.approx(tones.LOW_WEIGHT, rel=0.05)
-    assert "self-check" in lines[low + 7] and lines[low + 9].split()[:3] == ["1", "+", "bass[2.00-3.00s]"]
+    assert first[5] == "±" and "spans" not in first
+    assert re.fullmatch(r"  sources: bass carries 9\d(\.\d)? % \(9\d(\.\d)?–100 %\) of the positive weight; .*",
+                        lines[low + 8]), lines[low + 8]
+    assert lines[low + 9].startswith("  segments: 2.00–3.00 s 9")
+    assert "self-check" in lines[low + 10] and lines[low + 12].split()[:3] == ["1", "+", "bass[2.00-3.00s]"]
     assert f"finished {job_id}" in done.stdout and "3 sources × 4 segments = 12 components" in done.stdout
+    assert "sampling: fixed (independent), stopped: fixed count; 512 samples, " in done.stdout
     # the progress bar's final line, and the submission notice, on stderr
     assert f"submitted {job_id}" in done.stderr
     assert re.split(r"[\r\n]+", done.stderr.rstrip())[-1].startswith("finished   100.0%|██████████| [")
@@ -224,3 +263,81 @@ def test_an_unreachable_service_exits_4(cli_env):
     done = run("status", "abc", "--url", f"http://127.0.0.1:{free_port()}", "--retries", "1", env=cli_env)
     assert done.returncode == Exit.UNAVAILABLE
     assert "refused" in done.stderr.lower() and "attempts: 2" in done.stderr
+
+
+# -- sampling ---------------------------------------------------------------------------------------
+
+def test_an_adaptive_run_shows_its_confidence_climbing_then_the_claim_and_the_shares(stack, clip, cli_env, tmp_path):
+    """On a terminal the bar's postfix carries the confidence of each round, of its target; the report
+    then names the claim, the shares and why sampling stopped."""
+    out = tmp_path / "results"
+    args = explain_args(stack.slow_tagger.url, clip[0], clip[1], "--tag", "low", "--tag", "mid", "--batch-size", 8,
+                        "--concurrency", 1, "--confidence", 0.99, "--min-samples", 32, "--round-size", 16,
+                        "--poll-interval", 0.1, "--out", out)
+    report, bar, code = run_on_terminal(args, cli_env)
+    assert code == Exit.OK, bar[-2000:]
+    stats = json.loads((out / "result.json").read_text())["result"]["stats"]
+    assert (stats["strategy"], stats["stop_reason"]) == ("adaptive", "converged") and stats["rounds"] >= 3, stats
+
+    drawn = re.findall(r"(\w+) +\d+\.\d%\|[^|]*\| \[[^\]]*?(\d+)/(\d+) masks, confidence (\d\.\d+) / 0\.99\]", bar)
+    rounds = {confidence_text(c) for _, c in stats["confidence_trace"] if c is not None}
+    running = {value for stage, _, _, value in drawn if stage == "querying"}
+    assert len(running) >= 2 and running <= rounds, (running, rounds)  # it climbed while the bar was watched
+    assert drawn[-1][0] == "finished" and drawn[-1][3] == confidence_text(stats["confidence_trace"][-1][1])
+    assert float(drawn[-1][3]) >= 0.99
+
+    lines = report.splitlines()
+    assert f"sampling: adaptive (paired), stopped: converged after {stats['rounds']} rounds; " in report
+    low = lines.index(next(line for line in lines if line.startswith("“low”")))
+    assert re.fullmatch(r"  1 component claimed \(fewer than 3 matter\) at confidence \d\.\d+ \(target 0\.99\): "
+                        r"bass 2\.00–3\.00 s", lines[low + 1]), lines[low + 1]
+    assert any(line.startswith("  sources: bass carries ") and "of the positive weight" in line for line in lines)
+    mid = lines.index(next(line for line in lines if line.startswith("“mid”")))
+    assert lines[mid + 1].startswith("  top 3 claimed at confidence ")  # the drums sound throughout: a tie of four
+    assert lines[mid + 2].startswith("  tied: drums ") and "which of them belong is not claimed" in lines[mid + 2]
+    assert re.search(r"sources: drums carries 9\d % \(\d+–\d+ %\) of the positive weight", report)
+
+
+def run_on_terminal(args: list, env: dict, timeout: float = 180) -> tuple[str, str, int]:
+    """The command with stderr on a pseudo-terminal (as in a shell): (stdout, what the terminal got, exit code)."""
+    master, slave = os.openpty()
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+    child = subprocess.Popen([str(CLI), *map(str, args)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=slave, text=True)
+    os.close(slave)
+    terminal = io.BytesIO()
+    try:
+        while True:  # drain the terminal while it runs: a full pty would block the bar
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed its end
+                    chunk = b""
+                if not chunk:
+                    break
+                terminal.write(chunk)
+            elif child.poll() is not None:
+                break
+        stdout = child.communicate(timeout=timeout)[0]
+    finally:
+        os.close(master)
+    return stdout, terminal.getvalue().decode("utf-8", "replace"), child.returncode
+
+
+def test_fixed_64_asks_exactly_64_masks_and_download_writes_the_samples(stack, clip, cli_env, tmp_path):
+    done = run(*explain_args(stack.tagger.url, clip[0], clip[1], "--tag", "low", "--fixed", 64, "--no-progress",
+                             "--out", tmp_path / "first"), env=cli_env)
+    assert done.returncode == Exit.OK, done.stderr
+    body = json.loads((tmp_path / "first" / "result.json").read_text())
+    stats = body["result"]["stats"]
+    assert (stats["strategy"], stats["stop_reason"], stats["samples"]) == ("fixed", "fixed", 64)
+    assert (body["request"]["samples"], body["request"]["sampling"]["strategy"]) == (64, "fixed")
+    assert f"sampling: fixed (independent), stopped: fixed count; 64 samples, {stats['unique_masks']} distinct" \
+        in done.stdout
+
+    download = run("download", body["id"], "--out", tmp_path / "again", "--what", "samples", env=cli_env)
+    assert download.returncode == Exit.OK, download.stderr
+    assert download.stdout.split() == [str(tmp_path / "again" / "samples.npz")]
+    with np.load(tmp_path / "again" / "samples.npz") as samples:
+        assert int(samples["counts"].sum()) == 64 and samples["masks"].shape == (stats["unique_masks"], 12)
+        assert samples["masks"][0].all() and list(samples["labels"]) == ["low", "mid", "high", "loud"]

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from audiolime_client import (
-    BadRequest, Client, Job, JobCancelled, JobFailed, JobNotFinished, NotFound, NotReady, Stage, TaggerSettings,
-    Timeout, Unauthorized, Unprocessable,
+    BadRequest, Client, Job, JobCancelled, JobFailed, JobNotFinished, NotFound, NotReady, Samples, Sampling, Stage,
+    TaggerSettings, Timeout, Unauthorized, Unprocessable,
 )
 from audiolime_client.audio import decode
 from audiolime_client.errors import UsageError
 from audiolime_client.files import save_job_files
+from engine.surrogate import SurrogateOptions, fit_surrogates
 from tests.clients import tones
 from tests.clients.scripted_server import free_port
 
@@ -107,6 +108,26 @@ def test_the_objects_hold_exactly_what_the_json_says(finished):
         assert [(r.k, list(r.components), r.score, r.top_tag, r.still_top) for r in explained.self_check] == \
             [(r["k"], r["components"], r["score"], r["top_tag"], r["still_top"]) for r in data["self_check"]]
     assert result.stats == raw["stats"] and result.provenance == raw["provenance"]
+    stats = raw["stats"]
+    assert (result.stats.samples, result.stats.unique_masks, result.stats.tagger_calls, result.stats.reused) == \
+        (stats["samples"], stats["unique_masks"], stats["tagger_calls"], stats["reused"]) == (512, 480, 485, 0)
+    assert (result.stats.strategy, result.stats.design, result.stats.stop_reason, result.stats.rounds) == \
+        ("fixed", "independent", "fixed", 1)
+    assert [list(point) for point in result.stats.confidence_trace] == stats["confidence_trace"]
+    for explained, data in zip(result.tags, raw["tags"]):
+        assert list(explained.weight_se) == data["weight_se"]
+        assert [list(pair) for pair in explained.weight_interval] == data["weight_interval"]
+        claim = data["stability"]
+        assert (explained.stability.top_k, explained.stability.claimed, list(explained.stability.components),
+                list(explained.stability.tied), explained.stability.confidence, explained.stability.converged,
+                explained.stability.samples_used, explained.stability.distinct_masks) == tuple(claim[k] for k in (
+                    "top_k", "claimed", "components", "tied", "confidence", "converged", "samples_used",
+                    "distinct_masks"))
+        for kind in ("sources", "segments"):
+            assert [(g.name, list(g.components), g.weight, list(g.weight_interval), g.positive_share,
+                     list(g.positive_share_interval)) for g in getattr(explained.groups, kind)] == [
+                (g["name"], g["components"], g["weight"], g["weight_interval"], g["positive_share"],
+                 g["positive_share_interval"]) for g in data["groups"][kind]]
     assert finished.created_at.isoformat().replace("+00:00", "Z") == finished.raw["created_at"]
     # the grid puts each weight at its component's source row and segment column
     grid = result.weights_grid("mid")
@@ -136,8 +157,8 @@ def test_wait_reports_the_stages_and_an_increasing_percent(client, stack):
     assert [order.index(s) for s in stages] == sorted(order.index(s) for s in stages)  # never backwards
     text = bar.getvalue()
     assert "querying" in text and text.rstrip().split("\r")[-1].startswith("finished   100.0%|##########|")
-    calls = re.findall(r"(\d+)/(\d+) tagger calls", text)
-    assert calls[-1][0] == calls[-1][1] == str(job.progress.total) and len(set(calls)) > 2
+    masks = re.findall(r"(\d+)/(\d+) masks", text)
+    assert masks[-1][0] == masks[-1][1] == str(job.progress.total) and len(set(masks)) > 2
 
 
 def test_wait_gives_up_after_the_timeout_then_cancel(client, stack):
@@ -175,6 +196,84 @@ def test_a_failing_tagger_ends_in_job_failed_with_the_reason(client):
     assert "Tagger unreachable" in str(caught.value)
 
 
+# -- sampling ---------------------------------------------------------------------------------
+
+def test_an_adaptive_explain_climbs_to_its_confidence_and_stops_there(client, stack):
+    seen: list[Job] = []
+    submitted = submit_tones(client, stack.slow_tagger, samples=None, confidence=0.99, claim_k=2,
+                             min_samples=32, round_size=16,
+                             tagger=tones.tagger_settings(stack.slow_tagger, batch_size=8, concurrency=1))
+    job = client.wait(submitted, timeout=120, poll_interval=0.05, on_progress=seen.append)
+    assert job.request["samples"] is None and job.request["sampling"]["strategy"] == "adaptive"
+    assert (job.request["sampling"]["confidence"], job.request["sampling"]["top_k"]) == (0.99, 2)
+    stats, claim = job.result.stats, job.result.tag("low").stability
+    assert (stats.strategy, stats.design, stats.stop_reason) == ("adaptive", "paired", "converged")
+    assert claim.converged and claim.confidence >= 0.99 and claim.target == 0.99 and claim.top_k == 2
+    assert claim.components == (bass_component(job.result),) and claim.claimed == 1  # only the bass matters
+    assert job.progress.confidence == stats.confidence_trace[-1][1] >= 0.99
+    watched = [j.progress.confidence for j in seen if j.stage is Stage.QUERYING and j.progress.confidence is not None]
+    assert len(set(watched)) >= 2 and set(watched) <= {c for _, c in stats.confidence_trace}  # per round, as it came
+    assert stats.samples == stats.confidence_trace[-1][0] == claim.samples_used < 2048
+
+
+def test_fixed_asks_exactly_that_many_masks(client, stack):
+    job = client.explain(tones.mixture(), sample_rate=tones.RATE, stems=tones.stems(), segments=tones.SEGMENTS,
+                         tagger=tones.tagger_settings(stack.tagger), tags=["low"], fixed=64,
+                         sampling=Sampling(confidence=0.9), timeout=120)
+    assert (job.request["samples"], job.request["sampling"]["strategy"]) == (64, "fixed")
+    stats = job.result.stats
+    assert (stats.strategy, stats.stop_reason, stats.samples, stats.rounds) == ("fixed", "fixed", 64, 1)
+    assert job.result.tag("low").stability.target == 0.9
+
+
+def test_samples_refit_to_the_reported_weights_in_json_and_npz(owner, finished, tmp_path):
+    as_json, as_npz = owner.samples(finished), owner.samples(finished.id, format="npz")
+    assert isinstance(as_json, Samples) and as_json.labels == as_npz.labels == ("low", "mid", "high", "loud")
+    for name in ("masks", "counts", "scores"):
+        np.testing.assert_array_equal(getattr(as_json, name), getattr(as_npz, name))
+    assert as_json.samples == finished.result.stats.samples and as_json.masks[0].all()
+    assert len(as_json.masks) == finished.result.stats.unique_masks and as_json.exhaustive is False
+    options = SurrogateOptions(kernel_width=as_json.kernel_width, alpha=as_json.alpha)
+    for explained in finished.result.tags:
+        fit = fit_surrogates(as_npz.masks, as_npz.scores_for(explained.tag)[:, None], options, counts=as_npz.counts)[0]
+        np.testing.assert_allclose(fit.weights, explained.weights, rtol=0, atol=1e-12)
+        assert fit.intercept == pytest.approx(explained.intercept, abs=1e-12)
+    written = owner.samples(finished, "npz", tmp_path / "s" / "samples.npz")
+    assert written == tmp_path / "s" / "samples.npz" and not list(tmp_path.rglob("*.part"))
+    np.testing.assert_array_equal(Samples.from_npz(written.read_bytes()).scores, as_json.scores)
+    assert json.loads(owner.samples(finished, "json", tmp_path / "s.json").read_text())["counts"] == \
+        as_json.counts.tolist()
+    with pytest.raises(UsageError, match="format must be one of json, npz"):
+        owner.samples(finished, "csv")
+    with pytest.raises(KeyError, match="no label 'jazz'"):
+        as_json.scores_for("jazz")
+
+
+def test_samples_of_an_adaptive_run_count_their_repeats_and_refit_exactly(client, stack):
+    job = client.explain(tones.mixture(), sample_rate=tones.RATE, stems=tones.stems(), segments=tones.SEGMENTS,
+                         tagger=tones.tagger_settings(stack.tagger), tags=["low", "mid"], timeout=120)
+    samples = client.samples(job, "npz")
+    assert job.result.stats.strategy == "adaptive" and samples.samples == job.result.stats.samples
+    options = SurrogateOptions(kernel_width=samples.kernel_width, alpha=samples.alpha)
+    fits = fit_surrogates(samples.masks, np.stack([samples.scores_for(t) for t in ("low", "mid")], axis=1), options,
+                          counts=samples.counts)
+    for fit, explained in zip(fits, job.result.tags):
+        np.testing.assert_allclose(fit.weights, explained.weights, rtol=0, atol=1e-12)
+
+
+def test_samples_wait_for_the_end_and_stay_with_their_key(client, stack, finished):
+    submitted = submit_tones(client, stack.slow_tagger, fixed=1024, samples=None,
+                             tagger=tones.tagger_settings(stack.slow_tagger, batch_size=8, concurrency=1))
+    try:
+        with pytest.raises(NotReady) as not_ready:
+            client.samples(submitted)
+        assert not_ready.value.status == 409
+    finally:
+        client.cancel(submitted)
+    with Client(stack.base, stack.new_key(), retries=0) as other, pytest.raises(NotFound):
+        other.samples(finished, "npz")
+
+
 # -- downloads --------------------------------------------------------------------------------
 
 def test_downloads_decode_to_the_right_audio(owner, finished, tmp_path):
@@ -196,7 +295,7 @@ def test_downloads_decode_to_the_right_audio(owner, finished, tmp_path):
 
 
 def test_download_all_writes_every_listenable_part(owner, finished, tmp_path):
-    written = owner.download_all(finished, tmp_path / "out", k=2, components=True)
+    written = owner.download_all(finished, tmp_path / "out", k=2, components=True, samples=True)
     out = tmp_path / "out"
     assert json.loads((out / "result.json").read_text())["id"] == finished.id
     assert sorted(p.name for p in (out / "sources").iterdir()) == ["bass.wav", "drums.wav", "vocals.wav"]
@@ -204,7 +303,8 @@ def test_download_all_writes_every_listenable_part(owner, finished, tmp_path):
     for tag in ("low", "mid"):
         mix, rate = decode((out / f"explanation-{tag}-top2.wav").read_bytes())
         assert rate == tones.RATE and len(mix) == tones.SECONDS * tones.RATE
-    assert all(path.is_file() for path in written.values()) and len(written) == 1 + 3 + 2 + 12
+    assert all(path.is_file() for path in written.values()) and len(written) == 1 + 3 + 2 + 12 + 1
+    assert Samples.from_npz((out / "samples.npz").read_bytes()).samples == finished.result.stats.samples
     assert not list(out.rglob("*.part"))
 
 

@@ -1,17 +1,19 @@
-"""The progress bar on a real pseudo-terminal and into a log file."""
+"""The progress bar on a real pseudo-terminal and into a log file: the masks answered and the confidence."""
 import io
 import os
 import select
 import sys
 
 from audiolime_client.models import Job
-from audiolime_client.progress import ProgressBar
+from audiolime_client.progress import ProgressBar, postfix
 from tests.clients.scripted_server import job_document
 
 
-def state(stage: str, done: int, total: int) -> Job:
+def state(stage: str, done: int, total: int, confidence: float | None = None, strategy: str = "adaptive") -> Job:
     document = job_document("j1", stage)
-    document["progress"] = {"done": done, "total": total, "percent": 100.0 * done / total if total else 0.0}
+    document["progress"] = {"done": done, "total": total, "percent": 100.0 * done / total if total else 0.0,
+                            "confidence": confidence}
+    document["request"] = {"sampling": {"strategy": strategy, "confidence": 0.95}}
     return Job.from_json(document)
 
 
@@ -30,7 +32,7 @@ def test_a_terminal_that_reports_no_size_still_gets_the_bar(monkeypatch):
         terminal.flush()
         text = _read_all(master)
     os.close(master)
-    assert "querying    25.0%|" in text and "finished   100.0%|" in text and "128/128 tagger calls" in text
+    assert "querying    25.0%|" in text and "finished   100.0%|" in text and "128/128 masks" in text
 
 
 def test_into_a_log_file_one_line_per_change_not_per_poll():
@@ -41,7 +43,23 @@ def test_into_a_log_file_one_line_per_change_not_per_poll():
     bar.close()
     drawn = [part for part in log.getvalue().replace("\n", "\r").split("\r") if part]
     assert [part.split("|")[0].split()[0] for part in drawn] == ["querying", "querying", "finished"]
-    assert "32/64 tagger calls" in drawn[1] and drawn[-1].startswith("finished   100.0%|##########|")
+    assert "32/64 masks" in drawn[1] and drawn[-1].startswith("finished   100.0%|##########|")
+
+
+def test_the_confidence_climbs_in_the_postfix_of_an_adaptive_run_and_stands_alone_in_a_fixed_one():
+    log = io.StringIO()
+    bar = ProgressBar(log)
+    for job in [state("querying", 128, 2054), state("querying", 128, 2054, 0.0), state("querying", 192, 2054, 0.0),
+                state("querying", 192, 2054, 0.8712), state("querying", 192, 2054, 0.8712),
+                state("finished", 262, 262, 0.9987)]:
+        bar.update(job)
+    bar.close()
+    drawn = [part for part in log.getvalue().replace("\n", "\r").split("\r") if part]
+    assert [part.split("[", 1)[1].split(", ", 1)[1] for part in drawn] == [
+        "128/2054 masks]", "128/2054 masks, confidence 0.00 / 0.95]", "192/2054 masks, confidence 0.00 / 0.95]",
+        "192/2054 masks, confidence 0.87 / 0.95]", "262/262 masks, confidence 0.999 / 0.95]"]  # a new line per change
+    assert postfix(state("checking", 130, 130, 0.9353, strategy="fixed")) == "130/130 masks, confidence 0.94"
+    assert postfix(state("queued", 0, 0)) == ""
 
 
 def _read_all(fd: int) -> str:

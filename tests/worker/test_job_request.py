@@ -175,3 +175,8 @@ def test_the_public_form_round_trips_to_the_same_settings(data):
     assert dataclasses.replace(again, sampling=None) == dataclasses.replace(job.settings, sampling=None)
     assert stored["separator"] == job.separator
     assert TaggerSpec.from_dict(stored["tagger"]).public() == job.tagger.public()
+
+
+def test_adaptive_only_settings_on_a_fixed_run_are_refused_not_ignored():
+    with pytest.raises(InvalidOptionError, match="apply to adaptive runs"):
+        JobRequest.from_dict(request(samples=64, sampling={"strategy": "fixed", "round_size": 8}), Settings())

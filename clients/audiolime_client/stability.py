@@ -1,0 +1,110 @@
+"""How sure an explanation is: the claim about a tag's top components, and the shares of its weight.
+
+`Stability` is the API's claim (openapi.yaml: Stability): the top `claimed` components (fewer
+than `top_k` when no more are significantly positive), the `tied` ones of which it cannot say
+which belong, and a lower bound on the probability that unlimited samples would say the same.
+`GroupShare` is one source's or one segment's part of the positive weight, with its interval.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def confidence_text(value: float) -> str:
+    """0.87, 0.95, 0.999: two decimals, more only where two would round a doubt up to 1.00."""
+    for digits in range(2, 7):
+        text = f"{value:.{digits}f}"
+        if value >= 1 or float(text) < 1:
+            return text
+    return f"{value:.6f}"
+
+
+def percent(fraction: float, avoid: float = 100.0) -> str:
+    """A share in percent: whole, with decimals only where whole would round it to `avoid`
+    (100, or 0 for an interval's upper end) without its being that."""
+    for digits in range(0, 4):
+        text = f"{100 * fraction:.{digits}f}"
+        if float(text) != avoid or 100 * fraction == avoid:
+            return text
+    return f"{100 * fraction:.3f}"
+
+
+def percent_range(low: float, high: float) -> str:
+    """"96–99 %"; "99.6–100 %" and "0–0.1 %" where whole percents would hide how narrow it is."""
+    return f"{percent(low)}–{percent(high, avoid=0.0)} %"
+
+
+@dataclass(frozen=True)
+class Stability:
+    top_k: int  # the components the claim is about
+    claimed: int  # how many are claimed (fewer than top_k when fewer matter)
+    components: tuple[int, ...]  # the claimed ones, best first
+    tied: tuple[int, ...]  # equal within the tolerance at the claim's border: which of them belong is not claimed
+    confidence: float
+    converged: bool  # the confidence reached the target
+    samples_used: int
+    distinct_masks: int | None = None
+    tolerance: float | None = None
+    target: float | None = None
+    method: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Stability":
+        return cls(int(data["top_k"]), int(data["claimed"]), tuple(map(int, data["components"])),
+                   tuple(map(int, data["tied"])), float(data["confidence"]), bool(data["converged"]),
+                   int(data["samples_used"]), data.get("distinct_masks"), data.get("tolerance"), data.get("target"),
+                   data.get("method", ""))
+
+    @property
+    def sure(self) -> tuple[int, ...]:
+        """The claimed components that are not part of a tie: each of these is claimed by itself."""
+        return tuple(index for index in self.components if index not in self.tied)
+
+    @property
+    def tie_slots(self) -> int:
+        """How many of the claimed places the tied components share."""
+        return self.claimed - len(self.sure)
+
+
+@dataclass(frozen=True)
+class GroupShare:
+    """One source's (or one segment's) components: their summed weight and share of the positive weight."""
+    name: str
+    components: tuple[int, ...]
+    weight: float
+    weight_interval: tuple[float, float]
+    positive_share: float  # 0…1
+    positive_share_interval: tuple[float, float]
+
+    @classmethod
+    def from_json(cls, data: dict) -> "GroupShare":
+        return cls(str(data["name"]), tuple(map(int, data["components"])), float(data["weight"]),
+                   _pair(data["weight_interval"]), float(data["positive_share"]),
+                   _pair(data["positive_share_interval"]))
+
+    @property
+    def share_text(self) -> str:
+        """"98 % (96–99 %)"; "99.9 % (99–100 %)"."""
+        return f"{percent(self.positive_share)} % ({percent_range(*self.positive_share_interval)})"
+
+
+@dataclass(frozen=True)
+class Groups:
+    sources: tuple[GroupShare, ...] = ()
+    segments: tuple[GroupShare, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Groups":
+        return cls(tuple(GroupShare.from_json(g) for g in data.get("sources") or ()),
+                   tuple(GroupShare.from_json(g) for g in data.get("segments") or ()))
+
+    def source(self, name: str) -> GroupShare:
+        for group in self.sources:
+            if group.name == name:
+                return group
+        raise KeyError(f"no source {name!r}; sources: {[g.name for g in self.sources]}")
+
+
+def _pair(values) -> tuple[float, float]:
+    low, high = values
+    return float(low), float(high)

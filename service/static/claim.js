@@ -1,0 +1,122 @@
+// How sure one tag's explanation is: the claim about its top components (and the ties it cannot
+// order), the confidence of that claim, why sampling stopped, and each source's and segment's share
+// of the positive weight, with 95 % intervals. Also the confidence label shown while a job runs.
+import { element } from "./common.js";
+import { timeSpan } from "./heatmap.js";
+
+export const STOP_REASONS = {
+  converged: "converged",
+  max_samples: "at max_samples, not converged",
+  exhaustive: "every mask asked once (exhaustive)",
+  fixed: "fixed count",
+};
+
+/** 0.87, 0.95, 0.999: two decimals, more only where two would round a doubt up to 1.00. */
+export function confidenceText(value) {
+  for (let digits = 2; digits <= 6; digits += 1) {
+    const text = value.toFixed(digits);
+    if (value >= 1 || Number(text) < 1) return text;
+  }
+  return value.toFixed(6);
+}
+
+/** "confidence 0.87 of 0.95" while an adaptive run climbs to its target; null before the first fit. */
+export function confidenceLabel(job) {
+  const confidence = job.progress.confidence;
+  if (confidence === null || confidence === undefined) return null;
+  const sampling = (job.request && job.request.sampling) || {};
+  const text = `confidence ${confidenceText(confidence)}`;
+  if (sampling.strategy !== "adaptive" || typeof sampling.confidence !== "number") return text;
+  return `${text} of ${confidenceText(sampling.confidence)}`;
+}
+
+/** A share in percent: whole, with decimals only where whole would round it to `avoid` (100, or
+ * 0 for an interval's upper end) without its being that. */
+function percent(fraction, avoid = 100) {
+  for (let digits = 0; digits <= 3; digits += 1) {
+    const text = (100 * fraction).toFixed(digits);
+    if (Number(text) !== avoid || 100 * fraction === avoid) return text;
+  }
+  return (100 * fraction).toFixed(3);
+}
+
+/** "96–99 %"; "99.6–100 %" and "0–0.1 %" where whole percents would hide how narrow it is. */
+function percentRange([low, high]) {
+  return `${percent(low)}–${percent(high, 0)} %`;
+}
+
+function signed(weight) {
+  return weight >= 0 ? `+${weight.toFixed(4)}` : `−${Math.abs(weight).toFixed(4)}`;
+}
+
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** One sentence: what is claimed, how sure, and the ties. */
+function claimSentence(stability, name) {
+  const target = typeof stability.target === "number"
+    ? ` (target ${confidenceText(stability.target)}${stability.converged ? "" : ", not reached"})` : "";
+  const at = `at confidence ${confidenceText(stability.confidence)}${target}`;
+  if (stability.claimed === 0) return `No component claimed ${at}: none surely raises the tag.`;
+  const what = stability.claimed >= stability.top_k ? `Top ${stability.claimed} claimed`
+    : `${plural(stability.claimed, "component")} claimed (fewer than ${stability.top_k} matter)`;
+  const tied = new Set(stability.tied);
+  let members = stability.components.filter((i) => !tied.has(i)).map(name).join(", ");
+  const slots = stability.claimed - stability.components.filter((i) => !tied.has(i)).length;
+  if (stability.tied.length && slots > 0) {
+    const some = `any ${slots} of the ${stability.tied.length} tied components`;
+    members = members ? `${members} and ${some}` : some;
+  }
+  return `${what} ${at}: ${members}.`;
+}
+
+/** Fills the claim's sentence and facts for one tag; `name` writes a component's label. */
+export function fillClaim(summary, facts, explanation, stats, name) {
+  const stability = explanation.stability;
+  facts.replaceChildren();
+  if (!stability) {
+    summary.textContent = "This result carries no claim (it was explained before the service reported one).";
+    return;
+  }
+  summary.textContent = claimSentence(stability, name);
+  const tolerance = typeof stability.tolerance === "number" ? ` (within ${percent(stability.tolerance)} % of each other)` : "";
+  const rounds = stats.strategy === "adaptive" && stats.rounds ? ` after ${plural(stats.rounds, "round")}` : "";
+  const rows = {
+    claimed: stability.components.map(name).join(", ") || "none",
+    tied: stability.tied.length ? `${stability.tied.map(name).join(", ")}${tolerance}: which of them belong is not claimed` : "none",
+    confidence: confidenceText(stability.confidence),
+    target: typeof stability.target === "number" ? confidenceText(stability.target) : null,
+    converged: stability.converged ? "yes" : "no",
+    stopped: stats.stop_reason ? `${STOP_REASONS[stats.stop_reason] || stats.stop_reason}${rounds}` : null,
+    "samples used": `${stability.samples_used}${typeof stability.distinct_masks === "number" ? ` (${stability.distinct_masks} distinct masks)` : ""}`,
+  };
+  for (const [term, value] of Object.entries(rows)) {
+    if (value !== null) facts.append(element("dt", {}, term), element("dd", { "data-fact": term }, value));
+  }
+}
+
+/** The share tables: one row per source and per segment, in the result's order. */
+export function fillShares(sourceTable, segmentTable, explanation, result) {
+  const groups = explanation.groups || { sources: [], segments: [] };
+  const segmentName = (group) => {
+    const segment = result.segments[Number(group.name)];
+    return segment ? timeSpan(segment) : group.name;
+  };
+  fillShareTable(sourceTable, groups.sources || [], (group) => group.name);
+  fillShareTable(segmentTable, groups.segments || [], segmentName);
+  sourceTable.closest(".shares").hidden = !(groups.sources || []).length && !(groups.segments || []).length;
+}
+
+function fillShareTable(table, groups, label) {
+  table.tBodies[0].replaceChildren(...groups.map((group) => {
+    const [weightLow, weightHigh] = group.weight_interval;
+    const meter = element("meter", { min: "0", max: "1", value: String(group.positive_share), "aria-hidden": "true" });
+    const share = element("td", { class: "share" });
+    share.append(meter, ` ${percent(group.positive_share)} %`);
+    const row = element("tr", { "data-name": group.name, "data-share": String(group.positive_share) });
+    row.append(element("th", { scope: "row" }, label(group)), share, element("td", {}, percentRange(group.positive_share_interval)),
+      element("td", {}, `${signed(group.weight)} (${signed(weightLow)} to ${signed(weightHigh)})`));
+    return row;
+  }));
+}
