@@ -228,15 +228,18 @@ def supervise_once(children: list[Child], clock=time.monotonic) -> None:
 
 
 def _stop(children: list[Child]) -> None:
-    processes = [child.process for child in reversed(children) if child.process is not None]
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
+    """Stop in the reverse order of starting, each before the next: the workers' warm shutdown
+    still talks to Redis (and now waits for it when it is gone), so Redis stops last."""
+    for child in reversed(children):
+        process = child.process
+        if process is None or process.poll() is not None:
+            continue
+        process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 if __name__ == "__main__":
