@@ -178,7 +178,7 @@ class Run:
 
     def _resume(self):
         """What an interrupted build left: its stems (so the mixes are identical) and answers."""
-        from worker.context import sources_from_flac  # noqa: PLC0415
+        from backend.stems import sources_from_flac  # noqa: PLC0415
 
         if not self.partial.exists():
             return None
@@ -195,7 +195,7 @@ class Run:
     def _separate(self, waveform, rate):
         """Stems as the worker makes them: the persistent session, then FLAC24 there and back."""
         os.environ.setdefault("MODEL_PATH", str(MODEL_DIR))  # spleeter reads it at import time
-        from worker.context import flac_round_trip  # noqa: PLC0415
+        from backend.stems import flac_round_trip  # noqa: PLC0415
         from worker.spleeter_separator import SpleeterSeparator  # noqa: PLC0415 - loads TensorFlow
 
         start = time.monotonic()
@@ -241,7 +241,7 @@ class Run:
 
 def build(path: Path = CACHE, clip: Path = CLIP) -> dict:
     """Ask musicnn about every mask not answered yet; returns this run's timings and call counts."""
-    from worker.tagger.netguard import NetworkPolicy, guarded_session  # noqa: PLC0415
+    from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: PLC0415
 
     run = Run(path, clip)
     # All on first: the original's answer (README: rock 0.305…) is the first thing seen.
@@ -260,7 +260,7 @@ def build(path: Path = CACHE, clip: Path = CLIP) -> dict:
 def _ask(run: Run, rows: list[int], url: str, session):
     from worker.querying import query_masks  # noqa: PLC0415
     from worker.tagger.client import TaggerClient  # noqa: PLC0415
-    from worker.tagger.spec import TaggerSpec  # noqa: PLC0415
+    from backend.tagger.spec import TaggerSpec  # noqa: PLC0415
 
     spec = TaggerSpec(url=url, protocol="oip", options={"model": MODEL}, sample_rate=SAMPLE_RATE,
                       channels=CHANNELS, batch_size=BATCH_SIZE, concurrency=CONCURRENCY, read_timeout=300.0)

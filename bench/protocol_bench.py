@@ -39,8 +39,8 @@ from engine.sources import Sources  # noqa: E402
 from tests.integration.harness import Processes  # noqa: E402
 from worker.querying import query_masks  # noqa: E402
 from worker.tagger.client import TaggerClient  # noqa: E402
-from worker.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
-from worker.tagger.spec import TaggerSpec  # noqa: E402
+from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
+from backend.tagger.spec import TaggerSpec  # noqa: E402
 
 RATE, SECONDS, MIXES, CONCURRENCIES, REPEATS = 16000, 30, 96, (1, 2, 4), 3
 RUN_SECONDS, MAX_CLIPS = 8, 1024

@@ -32,10 +32,10 @@ import requests  # noqa: E402
 from engine.codec import decode, encode  # noqa: E402
 from engine.pipeline import ExplainSettings, explain  # noqa: E402
 from tests.integration.harness import Processes, settings_env, start_tagger, start_worker  # noqa: E402
-from worker.config import Settings  # noqa: E402
+from backend.config import Settings  # noqa: E402
 from worker.tagger.client import TaggerClient  # noqa: E402
-from worker.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
-from worker.tagger.spec import TaggerSpec  # noqa: E402
+from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
+from backend.tagger.spec import TaggerSpec  # noqa: E402
 
 SECONDS, SEGMENTS, SAMPLES, BATCH, POLLERS, POLLS_EACH = 30, 10, 2048, 16, 20, 100
 MODEL_DIR = Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")).resolve()

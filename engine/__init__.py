@@ -10,16 +10,19 @@ from .errors import (ExplanationError, InvalidAudioError, InvalidInputError, Inv
 from .explanation import Explanation, TagExplanation
 from .mixing import Mixer
 from .perturbations import Perturbations, perturb
+from .hpss import HPSS
 from .pipeline import explain
+from .refine import Refined
 from .sampling import Design, SamplingSettings, Strategy
 from .settings import ExplainSettings
 from .separation import CachingSeparator, MemoryCache, Separator
+from .slime import FrequencyBands
 from .sources import Sources
 from .surrogate import FeatureSelection, SurrogateOptions, fit_surrogates
 from .tagger import FunctionTagger, Predictions, Tagger
 
 __all__ = [
-    "CachingSeparator", "Component", "Design", "SamplingSettings", "Strategy", "ExplainSettings", "Explanation", "ExplanationError", "Factorization",
+    "CachingSeparator", "Component", "Design", "FrequencyBands", "HPSS", "Refined", "SamplingSettings", "Strategy", "ExplainSettings", "Explanation", "ExplanationError", "Factorization",
     "FeatureSelection", "FunctionTagger", "InvalidAudioError", "InvalidInputError", "InvalidOptionError",
     "InvalidSourcesError", "MemoryCache", "Mixer", "ModelMissingError", "Perturbations", "Predictions",
     "SeparationError", "Separator", "Sources", "SurrogateOptions", "TagExplanation", "Tagger",

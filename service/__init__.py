@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
-    from worker.config import Settings
+    from backend.config import Settings
 
 __all__ = ["create_app"]
 

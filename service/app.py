@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from flask import Flask
 from rq import Queue
 
+from backend import separators
 from service import problems
 from service.auth import load_key_hashes
-from worker.config import Settings
-from worker.connection import connect_fast_fail
-from worker.store import Store
-from worker.tagger.netguard import NetworkPolicy
+from backend.config import Settings
+from backend.connection import connect_fast_fail
+from backend.store import Store
+from backend.tagger.netguard import NetworkPolicy
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Services:
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    separators.load_plugins(settings.separator_plugins)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False

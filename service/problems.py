@@ -8,8 +8,8 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.errors import InvalidAudioError, InvalidInputError, InvalidSourcesError
-from worker.job_request import LimitError
-from worker.quotas import QuotaExceeded, StorageFull
+from backend.job_request import LimitError
+from backend.quotas import QuotaExceeded, StorageFull
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"

@@ -15,9 +15,9 @@ from engine.pipeline import factorize
 from engine.selfcheck import top_components
 from service.lru import LRU
 from service.problems import Problem
-from worker.context import sources_from_flac
-from worker.job_request import settings_from_public
-from worker.store import Store
+from backend.stems import sources_from_flac
+from backend.job_request import settings_from_public
+from backend.store import Store
 
 FORMATS = {"wav": Encoding.WAV16, "flac": Encoding.FLAC}
 _FACTORIZATIONS: LRU[Factorization] = LRU(4)  # a listener clicks through one job's components

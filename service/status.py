@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import request
 
-from worker.store import Stage
+from backend.store import Stage
 
 
 def iso(timestamp: float | None) -> str | None:

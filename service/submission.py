@@ -10,12 +10,12 @@ from flask import Request
 from engine.audio import check_sample_rate
 from engine.codec import AudioInfo, AudioTooLongError, header_info, probe
 from engine.pipeline import segments_for
-from engine.errors import InvalidAudioError, InvalidOptionError, InvalidSourcesError, ModelMissingError
+from engine.errors import InvalidAudioError, InvalidOptionError, InvalidSourcesError
 from service.problems import Problem
-from worker.config import Settings
-from worker.job_request import PROVIDED, JobRequest, LimitError
-from worker.spleeter_models import check_model
-from worker.tagger.netguard import NetworkPolicy, check_url
+from backend.config import Settings
+from backend.job_request import PROVIDED, JobRequest, LimitError
+from backend import separators
+from backend.tagger.netguard import NetworkPolicy, check_url
 
 STEM_PREFIX = "stem."
 STEM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a stem name is a link path segment and a file name
@@ -158,7 +158,6 @@ def _stem(name: str, data: bytes, mixture: AudioInfo, settings: Settings) -> byt
 
 
 def _check_separator_model(separator: str, settings: Settings) -> None:
-    try:
-        check_model(settings.model_dir, separator.split(":", 1)[1])
-    except ModelMissingError as exc:
-        raise Problem(422, "Separator not available", str(exc)) from exc
+    missing = separators.kind(separator).missing(settings)
+    if missing:
+        raise Problem(422, "Separator not available", missing)

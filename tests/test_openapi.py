@@ -5,7 +5,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from service import create_app
-from worker.config import Settings
+from backend.config import Settings
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 

@@ -22,7 +22,7 @@ from engine.mixing import Mixer
 from engine.perturbations import mask_key
 from engine.tagger import Predictions, check_predictions
 from worker.querying import query_masks
-from worker.store import Stage, Store
+from backend.store import Stage, Store
 from worker.tagger.client import TaggerClient
 
 # What makes an answer the same answer: the tagger's identity and input, not how it is called.

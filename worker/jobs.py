@@ -20,14 +20,15 @@ from engine.explainer import Explainer
 from engine.mixing import Mixer
 from engine.pipeline import factorize
 from worker.answering import Answerer, answers_context
-from worker.context import WorkerContext, flac_round_trip, sources_from_flac
-from worker.job_request import PROVIDED, settings_from_public
+from backend.stems import flac_round_trip, sources_from_flac
+from worker.context import WorkerContext
+from backend.job_request import PROVIDED, settings_from_public
 from worker.recovery import LeaseKeeper, take_over
-from worker.samples import samples_npz
+from backend.samples import samples_npz
 from worker.redaction import Redactor, header_secrets, redacting
-from worker.store import Stage
+from backend.store import Stage
 from worker.tagger.client import CallStats, TaggerClient
-from worker.tagger.spec import TaggerSpec
+from backend.tagger.spec import TaggerSpec
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +134,7 @@ class ExplanationRun:
         self._guard()
         now = time.monotonic()
         if self._stage.running:
-            self.store.count(f"stage_seconds_sum:{self._stage.value}", now - self._stage_started)
-            self.store.count(f"stage_seconds_count:{self._stage.value}", 1)
+            self.store.count_stage(self._stage, now - self._stage_started)
         self._stage, self._stage_started = stage, now
         if not stage.done:
             self.store.set_stage(self.job_id, stage)
@@ -189,8 +189,7 @@ class ExplanationRun:
         raise exc
 
     def _count_calls(self) -> None:
-        for name, value in self.stats.to_dict().items():
-            self.store.count(f"tagger_{name}_total", value)
+        self.store.count_tagger(self.stats.to_dict())
 
 
 def _title(exc: ExplanationError) -> str:

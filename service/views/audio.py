@@ -7,7 +7,7 @@ from engine.codec import decode
 from service.problems import Problem
 from service.rendering import audio_response, factorization, top_k_mix
 from service.views.explanations import int_arg, owned, services
-from worker.store import Stage
+from backend.store import Stage
 
 blueprint = Blueprint("audio", __name__)
 

@@ -11,9 +11,9 @@ from service.lru import LRU
 from service.problems import Problem
 from service.status import document, summary
 from service.submission import read_submission
-from worker.queueing import enqueue_run, job_timeout
-from worker.quotas import Quota
-from worker.store import Stage
+from backend.queueing import enqueue_run, job_timeout
+from backend.quotas import Quota
+from backend.store import Stage
 
 blueprint = Blueprint("explanations", __name__)
 MAX_PAGE = 100

@@ -7,8 +7,8 @@ from flask import Blueprint, Response, request
 
 from service.problems import Problem
 from service.views.explanations import owned, services
-from worker.samples import NPZ_MEDIA_TYPE, samples_json
-from worker.store import Stage
+from backend.samples import NPZ_MEDIA_TYPE, samples_json
+from backend.store import Stage
 
 blueprint = Blueprint("samples", __name__)
 

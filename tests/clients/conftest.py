@@ -19,7 +19,7 @@ from audiolime_client import Client
 from service import create_app
 from tests.integration.conftest import redis_url  # noqa: F401 - the integration tests' Redis fixture, reused
 from tests.integration.harness import Processes, ServedApp, TaggerServer, start_tagger, start_worker
-from worker.config import Settings
+from backend.config import Settings
 
 API_KEYS = tuple(f"client-test-key-{n:03d}" for n in range(200))
 SLOW_TAGGER_DELAY = "0.2"  # seconds per tagger request: jobs that run long enough to watch or cancel

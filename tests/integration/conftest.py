@@ -10,7 +10,7 @@ import redis
 
 from service import create_app
 from tests.integration.harness import Api, Processes, ServedApp, start_tagger, start_worker
-from worker.config import Settings
+from backend.config import Settings
 
 TEST_DB_URL = os.environ.get("AUDIOLIME_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 

@@ -18,8 +18,8 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from rq import Queue, Worker
 from werkzeug.serving import make_server
 
-from worker.config import Settings
-from worker.connection import connect
+from backend.config import Settings
+from backend.connection import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=Config(

@@ -13,11 +13,11 @@ from engine.surrogate import SurrogateOptions, fit_surrogates
 from tests.integration.harness import start_tagger, start_worker, wav_bytes
 from tests.integration.test_explain_end_to_end import RATE, SECONDS, submit_tones, tone_stems
 from tests.integration.test_faults import wait_for_progress
-from worker.context import source_order
-from worker.job_request import settings_from_public
+from backend.stems import source_order
+from backend.job_request import settings_from_public
 from worker.tagger.client import TaggerClient
-from worker.tagger.netguard import NetworkPolicy, guarded_session
-from worker.tagger.spec import TaggerSpec
+from backend.tagger.netguard import NetworkPolicy, guarded_session
+from backend.tagger.spec import TaggerSpec
 
 CAP = 2048
 

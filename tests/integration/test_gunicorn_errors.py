@@ -20,7 +20,7 @@ from service.gunicorn_conf import HEADER_FIELD_BYTES, HEADER_FIELDS, REQUEST_LIN
 from service.gunicorn_worker import Limits, client_answer
 from tests.integration.conftest import free_port
 from tests.integration.harness import Processes, settings_env
-from worker.config import Settings
+from backend.config import Settings
 
 PROBLEM = "application/problem+json"
 

@@ -57,7 +57,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.transport.serialization import Binary
 
 from tests.integration.harness import ROOT, Api, wav_bytes
-from worker.tagger import netguard
+from backend.tagger import netguard
 
 MAX_EXAMPLES = 40
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

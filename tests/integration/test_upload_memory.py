@@ -19,7 +19,7 @@ from tests.integration.conftest import free_port
 from tests.integration.harness import SPEC, Api, Processes, settings_env
 from tests.integration.test_gunicorn_errors import gunicorn_command, wait_for
 from tests.long_audio import long_audio
-from worker.config import Settings
+from backend.config import Settings
 
 RATE = 8000
 TAGGER_URL = "http://127.0.0.1:9/predict"  # loopback, allowed below; never contacted (no worker runs)

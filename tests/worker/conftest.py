@@ -5,8 +5,8 @@ import time
 import pytest
 
 from tests.integration.harness import Processes
-from worker.tagger.netguard import NetworkPolicy, guarded_session
-from worker.tagger.protocols import oip
+from backend.tagger.netguard import NetworkPolicy, guarded_session
+from backend.tagger.protocols import oip
 
 
 class Recorder:

@@ -15,8 +15,8 @@ import soundfile
 
 from engine.errors import TaggerResponseError
 from engine.tagger import QUOTE_LIMIT
-from worker.tagger.protocols import json_batch
-from worker.tagger.spec import TaggerSpec
+from backend.tagger.protocols import json_batch
+from backend.tagger.spec import TaggerSpec
 
 PCM16_STEP = 1 / 32768
 

@@ -16,7 +16,7 @@ from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
 from tests.integration.harness import start_server
 from worker.tagger.client import TaggerClient
-from worker.tagger.spec import TaggerSpec
+from backend.tagger.spec import TaggerSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 16000

@@ -5,8 +5,8 @@ import pytest
 from taggers.reference import band_levels
 from tests.taggers.test_mlserver_band_tagger import start_server, stop_server
 from worker.tagger.client import TaggerClient
-from worker.tagger.netguard import NetworkPolicy, guarded_session
-from worker.tagger.spec import TaggerSpec
+from backend.tagger.netguard import NetworkPolicy, guarded_session
+from backend.tagger.spec import TaggerSpec
 
 pytestmark = pytest.mark.slow
 RATE = 16000

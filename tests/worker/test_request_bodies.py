@@ -1,11 +1,11 @@
-"""Request bodies written without json.dumps (worker/tagger/protocols/base.py): valid JSON, exact values."""
+"""Request bodies written without json.dumps (backend/tagger/protocols/base.py): valid JSON, exact values."""
 import base64
 import json
 
 import numpy as np
 import pytest
 
-from worker.tagger.protocols.base import base64_string, json_array, json_numbers, json_object
+from backend.tagger.protocols.base import base64_string, json_array, json_numbers, json_object
 
 
 def parsed(values) -> np.ndarray:
@@ -60,8 +60,8 @@ def test_object_keys_are_escaped():
                                                ({"input": "samples"}, 2), ({"input": "b64_wav"}, 1)])
 def test_kserve_v1_instances_carry_every_clip_in_each_shape(options, channels):
     from engine.codec import decode
-    from worker.tagger.protocols import kserve_v1
-    from worker.tagger.spec import TaggerSpec
+    from backend.tagger.protocols import kserve_v1
+    from backend.tagger.spec import TaggerSpec
 
     spec = TaggerSpec(url="http://127.0.0.1:1/v1/models/m:predict", protocol="kserve_v1", channels=channels,
                       options=options)

@@ -17,9 +17,9 @@ from engine.errors import TaggerResponseError, TaggerUnreachableError
 from engine.tagger import QUOTE_LIMIT
 from tests.integration.harness import start_tagger
 from worker.tagger.client import BACKOFF_BASE, CallStats, TaggerClient
-from worker.tagger.netguard import NetworkPolicy, RefusedAddressError, guarded_session
-from worker.tagger.protocols import json_batch
-from worker.tagger.spec import REDACTED, TaggerSpec
+from backend.tagger.netguard import NetworkPolicy, RefusedAddressError, guarded_session
+from backend.tagger.protocols import json_batch
+from backend.tagger.spec import REDACTED, TaggerSpec
 
 RATE = 16000
 AMPLITUDE = 0.5

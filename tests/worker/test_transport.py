@@ -17,8 +17,8 @@ import pytest
 from engine.errors import TaggerUnreachableError
 from tests.integration.harness import start_server
 from worker.tagger.client import TaggerClient
-from worker.tagger.spec import TaggerSpec
-from worker.tagger.transport import PhaseTimeout
+from backend.tagger.spec import TaggerSpec
+from backend.tagger.transport import PhaseTimeout
 
 RATE = 16000
 BUSY_SECONDS = 2.5  # the busy server's pause before it reads a body: well past connect_timeout

@@ -20,12 +20,12 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from engine.errors import TaggerError, TaggerUnreachableError
 from engine.tagger import Predictions, quote
-from worker.tagger.netguard import refused_cause
-from worker.tagger.protocols import PROTOCOLS
-from worker.tagger.protocols.base import Outgoing
+from backend.tagger.netguard import refused_cause
+from backend.tagger.protocols import PROTOCOLS
+from backend.tagger.protocols.base import Outgoing
 from worker.tagger.shaping import merge, shape
-from worker.tagger.spec import TaggerSpec
-from worker.tagger.transport import PhaseTimeout, RequestSendError, SendTimeoutError, causes
+from backend.tagger.spec import TaggerSpec
+from backend.tagger.transport import PhaseTimeout, RequestSendError, SendTimeoutError, causes
 
 BACKOFF_BASE = 0.5  # seconds before the first retry
 BACKOFF_CAP = 30.0

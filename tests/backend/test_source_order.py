@@ -2,7 +2,7 @@
 import numpy as np
 
 from engine.sources import Sources
-from worker.context import flac_round_trip, source_order, sources_from_flac
+from backend.stems import flac_round_trip, source_order, sources_from_flac
 
 RATE = 8000
 

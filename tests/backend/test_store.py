@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import redis
 
-from worker.store import Stage, Store
+from backend.store import Stage, Store
 
 TEST_DB = 15
 TTL = 600
@@ -74,7 +74,7 @@ def test_create_writes_a_queued_record(store):
     assert store.stem(job_id, "vocals") == STEMS["vocals"]
     assert store.secret(job_id) == SECRET
     assert store.active_jobs() == [job_id]
-    assert store.metrics() == {"jobs_submitted_total": 1.0}
+    assert store.metrics().jobs == {"submitted": 1.0}
 
 
 def test_every_key_of_a_job_expires_within_the_ttl(store):
@@ -265,7 +265,7 @@ def test_finish_stores_the_result_and_drops_what_the_run_needed(store):
     assert not store.lease_alive(job_id)
     assert load(store, job_id) == ({}, None)
     assert job_id not in store.active_jobs()
-    assert store.metrics()["jobs_finished_total"] == 1.0
+    assert store.metrics().jobs["finished"] == 1.0
 
 
 def test_fail_stores_the_error_and_drops_the_secret_and_lease(store):
@@ -282,7 +282,7 @@ def test_fail_stores_the_error_and_drops_the_secret_and_lease(store):
     assert store.secret(job_id) == {}
     assert not store.lease_alive(job_id)
     assert job_id not in store.active_jobs()
-    assert store.metrics()["jobs_failed_total"] == 1.0
+    assert store.metrics().jobs["failed"] == 1.0
 
 
 def test_fail_drops_the_predictions_checkpoint(store):
@@ -314,7 +314,7 @@ def test_deleting_an_unfinished_job_cancels_it(store, started):
     assert 0 < store.redis.ttl(store.key(job_id)) <= TTL  # the record stays until it expires
     assert job_id not in store.active_jobs()
     assert [r["id"] for r in store.list_jobs(OWNER, 0, 10)[0]] == [job_id]
-    assert store.metrics()["jobs_cancelled_total"] == 1.0
+    assert store.metrics().jobs["cancelled"] == 1.0
 
 
 def test_deleting_a_finished_job_removes_everything(store):
@@ -327,12 +327,12 @@ def test_deleting_a_finished_job_removes_everything(store):
     assert job_keys(store, job_id) == set()
     assert store.record(job_id) is None
     assert store.list_jobs(OWNER, 0, 10) == ([], 0)
-    assert "jobs_cancelled_total" not in store.metrics()
+    assert "cancelled" not in store.metrics().jobs
 
 
 def test_deleting_a_missing_job_is_harmless(store):
     assert store.delete("no-such-job", OWNER) is Stage.CANCELLED
-    assert store.metrics() == {}
+    assert store.metrics().jobs == {}
 
 
 # -- leases ------------------------------------------------------------------------------------------------

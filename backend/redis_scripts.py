@@ -55,7 +55,7 @@ redis.call('HSET', KEYS[3], id, ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[7], id)
 for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
 redis.call('SADD', KEYS[5], id)
-redis.call('HINCRBY', KEYS[6], 'jobs_submitted_total', 1)
+redis.call('HINCRBY', KEYS[6], 'jobs:submitted', 1)
 return {0, 0}
 """
 

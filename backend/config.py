@@ -41,6 +41,7 @@ class Settings:
     lease_seconds: int = 15  # a running job whose worker is silent this long is taken over
     separation_cache_ttl: int = 24 * 3600
     preload_separators: tuple[str, ...] = ("spleeter:2stems",)  # loaded when a worker starts
+    separator_plugins: tuple[str, ...] = ()  # modules that register separators of their own
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InvalidOptionError
-from worker.config import Settings
+from backend.config import Settings
 
 
 def test_no_variables_give_the_defaults():

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from engine.errors import InvalidOptionError
-from worker.tagger.netguard import (
+from backend.tagger.netguard import (
     MAX_URL_LENGTH,
     InvalidTaggerUrlError,
     NetworkPolicy,

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from engine.codec import Encoding
 from engine.errors import InvalidOptionError
-from worker.tagger.netguard import check_url_syntax
+from backend.tagger.netguard import check_url_syntax
 
 REDACTED = "[redacted]"
 INPUT_POLICIES = ("none", "crop", "pad", "crop_or_pad", "window")
@@ -44,7 +44,7 @@ class TaggerSpec:
     retries: int = 4
 
     def __post_init__(self):
-        from worker.tagger.protocols import PROTOCOLS  # noqa: PLC0415 - protocols import this module
+        from backend.tagger.protocols import PROTOCOLS  # noqa: PLC0415 - protocols import this module
 
         if not isinstance(self.url, str) or not self.url:
             raise InvalidOptionError(f"tagger.url must be a URL string, got {self.url!r}")

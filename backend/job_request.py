@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backend import separators
+from backend.separators import PROVIDED
 from engine.errors import InvalidOptionError
 from engine.sampling import SamplingSettings
 from engine.settings import ExplainSettings
 from engine.surrogate import SurrogateOptions
-from worker.config import Settings
-from worker.tagger.spec import TaggerSpec
+from backend.config import Settings
+from backend.tagger.spec import TaggerSpec
 
-PROVIDED = "provided"
-SPLEETER_SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems")
-SEPARATORS = SPLEETER_SEPARATORS + (PROVIDED,)
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
           "self_check_k", "fade_seconds", "sampling"}
 SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
@@ -34,9 +33,11 @@ class JobRequest:
             raise InvalidOptionError(f"unknown request fields {unknown}; known: {sorted(FIELDS)}")
         if "tagger" not in data:
             raise InvalidOptionError("`tagger` is required: at least {\"url\": …}")
-        separator = data.get("separator", "spleeter:2stems")
-        if separator not in SEPARATORS:
-            raise InvalidOptionError(f"unknown separator {separator!r}; use one of {list(SEPARATORS)}")
+        separator = data.get("separator", separators.DEFAULT)
+        if not isinstance(separator, str):
+            raise InvalidOptionError(f"`separator` must be a name, got {separator!r}")
+        if separator != PROVIDED:
+            separators.kind(separator)  # an unknown one is refused here
         _check_sampling_asked(data.get("sampling"))
         request = cls(TaggerSpec.from_dict(data["tagger"]), separator, _settings(data))
         request.check_limits(limits)

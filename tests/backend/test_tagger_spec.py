@@ -5,8 +5,8 @@ import pytest
 import requests
 
 from engine.errors import InvalidOptionError
-from worker.tagger.netguard import InvalidTaggerUrlError
-from worker.tagger.spec import InvalidTaggerHeaderError, TaggerSpec
+from backend.tagger.netguard import InvalidTaggerUrlError
+from backend.tagger.spec import InvalidTaggerHeaderError, TaggerSpec
 
 URL = "http://tagger.example/predict"
 SECRET = "s3cret-value"

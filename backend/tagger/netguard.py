@@ -24,8 +24,8 @@ from urllib3.util.connection import allowed_gai_family
 from urllib3.util.timeout import Timeout
 
 from engine.errors import InvalidOptionError
-from worker.tagger.addresses import IPAddress, embedded_ipv4, non_public_reason
-from worker.tagger.transport import PhasedConnectionMixin, PhasedPoolMixin, causes
+from backend.tagger.addresses import IPAddress, embedded_ipv4, non_public_reason
+from backend.tagger.transport import PhasedConnectionMixin, PhasedPoolMixin, causes
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -9,6 +9,7 @@ Per job (all expire with the job's TTL):
   {p}:job:{id}:samples      string the masks, counts and scores the explanation was fitted on (NPZ)
   {p}:job:{id}:result       string the explanation, JSON
   {p}:job:{id}:lease        string the running worker's token; short TTL, refreshed while it works
+  {p}:job:{id}:reaping      string one reaper's claim on a lost job (a lease long)
 Across jobs:
   {p}:owner:{owner}:jobs    zset   job ids by creation time (listing)
   {p}:owner:{owner}:active  set    the owner's jobs queued or running (quota)
@@ -25,13 +26,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 import redis
 
-from worker import redis_scripts
-from worker.quotas import ADMIT_REFUSED_ACTIVE, Quota, active_quota_error, bytes_quota_error, check_room
+from backend import redis_scripts
+from backend.quotas import ADMIT_REFUSED_ACTIVE, Quota, active_quota_error, bytes_quota_error, check_room
 
 class Stage(str, Enum):
     QUEUED = "queued"
@@ -86,6 +88,22 @@ class Store:
 
     def separation_key(self, cache_key: str) -> str:
         return f"{self.prefix}:separations:{cache_key}"
+
+    # -- the separation cache ------------------------------------------------------
+    def separation(self, cache_key: str) -> tuple[dict[str, bytes], int] | None:
+        """Cached stems of one (audio, separator) as FLAC by source, and their sample rate."""
+        raw = self.redis.hgetall(self.separation_key(cache_key))
+        if not raw:
+            return None
+        rate = int(raw.pop(b"sample_rate"))
+        return {k.decode(): v for k, v in raw.items()}, rate
+
+    def save_separation(self, cache_key: str, stems: dict[str, bytes], sample_rate: int, ttl: int) -> None:
+        key = self.separation_key(cache_key)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping={"sample_rate": sample_rate, **stems})
+            pipe.expire(key, ttl)
+            pipe.execute()
 
     # -- creation and reading ----------------------------------------------------
     def create(self, owner: str, request: dict, audio: bytes, stems: dict[str, bytes],
@@ -288,7 +306,7 @@ class Store:
         pipe.srem(self.active_key, job_id)
         if owner is not None:
             pipe.srem(self.owner_key(owner, "active"), job_id)
-        pipe.hincrby(self.metrics_key, f"jobs_{stage.value}_total", 1)
+        pipe.hincrby(self.metrics_key, f"jobs:{stage.value}", 1)
 
     def delete(self, job_id: str, owner: str) -> Stage:
         """Delete the job's data. A job still queued or running is cancelled and its record
@@ -310,6 +328,14 @@ class Store:
             pipe.execute()
         return ended
 
+    def forget_active(self, job_id: str) -> None:
+        """A job whose record expired is no longer active (its TTL ended it, not an event)."""
+        self.redis.srem(self.active_key, job_id)
+
+    def claim_reaping(self, job_id: str) -> bool:
+        """Only one reaper acts on a lost job, however many workers notice it."""
+        return bool(self.redis.set(self.key(job_id, "reaping"), 1, nx=True, ex=self.lease_seconds))
+
     def active_jobs(self) -> list[str]:
         return [i.decode() for i in self.redis.smembers(self.active_key)]
 
@@ -326,8 +352,47 @@ class Store:
         return int(self._live(keys=[self.workers_key]))
 
     # -- metrics ---------------------------------------------------------------------
-    def count(self, name: str, amount: float = 1) -> None:
-        self.redis.hincrbyfloat(self.metrics_key, name, amount)
+    def count_stage(self, stage: Stage, seconds: float) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.hincrbyfloat(self.metrics_key, f"stage_seconds:{stage.value}", seconds)
+            pipe.hincrbyfloat(self.metrics_key, f"stage_runs:{stage.value}", 1)
+            pipe.execute()
 
-    def metrics(self) -> dict[str, float]:
-        return {k.decode(): float(v) for k, v in self.redis.hgetall(self.metrics_key).items()}
+    def count_tagger(self, amounts: dict[str, int]) -> None:
+        with self.redis.pipeline() as pipe:
+            for name, amount in amounts.items():
+                pipe.hincrbyfloat(self.metrics_key, f"tagger:{name}", amount)
+            pipe.execute()
+
+    def metrics(self) -> "Metrics":
+        families: dict[str, dict[str, float]] = {name: {} for name in Metrics.FAMILIES}
+        for field, value in self.redis.hgetall(self.metrics_key).items():
+            family, _, label = field.decode().partition(":")
+            if family in families:
+                families[family][label] = float(value)
+        return Metrics(**families)
+
+    def active_by_stage(self) -> dict[str, int]:
+        """Jobs queued or running, by stage."""
+        counts = {stage.value: 0 for stage in Stage if not stage.done}
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in self.active_jobs():
+                pipe.hget(self.key(job_id), "stage")
+            stages = pipe.execute()
+        for stage in stages:
+            if stage is not None and stage.decode() in counts:
+                counts[stage.decode()] += 1
+        return counts
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The service's counters, by family: labels are stages, events or tagger call kinds."""
+    FAMILIES = ("jobs", "tagger", "stage_seconds", "stage_runs")
+    jobs: dict[str, float]  # submitted, finished, failed, cancelled
+    tagger: dict[str, float]  # requests, retries, errors, bytes_sent
+    stage_seconds: dict[str, float]
+    stage_runs: dict[str, float]

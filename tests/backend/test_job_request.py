@@ -9,9 +9,9 @@ import pytest
 from engine.errors import InvalidOptionError
 from engine.pipeline import ExplainSettings
 from engine.surrogate import SurrogateOptions
-from worker.config import Settings
-from worker.job_request import JobRequest, LimitError, settings_from_public
-from worker.tagger.spec import REDACTED, TaggerSpec
+from backend.config import Settings
+from backend.job_request import JobRequest, LimitError, settings_from_public
+from backend.tagger.spec import REDACTED, TaggerSpec
 
 URL = "http://tagger.example/predict"
 MINIMAL = {"tagger": {"url": URL}}

@@ -1,0 +1,1 @@
+"""Remote taggers as the request describes them: the spec, its protocols and the address guard."""
