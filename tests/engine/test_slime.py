@@ -102,3 +102,22 @@ def test_check_refuses_before_separating():
         FrequencyBands(edges=[1000, 7000]).check(8000)
     with pytest.raises(InvalidOptionError, match="holds no STFT bin"):
         FrequencyBands(32).check(1000)
+
+
+def test_a_tagger_that_hears_one_band_in_one_segment_ranks_that_component_first():
+    """SLIME's own known answer: the component is a time-frequency rectangle."""
+    from engine import ExplainSettings, FunctionTagger, explain
+    from engine.slime import FrequencyBands
+    from tests.synthetic import tone_level
+
+    rate, seconds, segments = 16000, 4.0, 4
+    t = np.arange(int(seconds * rate)) / rate
+    mixture = (0.2 * np.sin(2 * np.pi * 110 * t) + 0.2 * np.sin(2 * np.pi * 800 * t)
+               + 0.2 * np.sin(2 * np.pi * 4000 * t)).astype(np.float32)[:, None]
+    tagger = FunctionTagger(lambda mixes: tone_level(mixes, rate, 800.0, 2.0, 3.0), ["mid"], rate)
+    result = explain(mixture, rate, tagger, ExplainSettings(segments=segments, samples=256, self_check_k=1),
+                     separator=FrequencyBands(bands=4))
+    top = result.components[result.tag("mid").ranking()[0]]
+    low, high = (int(edge) for edge in top.source.split("_")[1][:-2].split("-"))
+    assert low <= 800 < high and top.segment == 2
+    assert result.tag("mid").self_check[0].components == [top.index]

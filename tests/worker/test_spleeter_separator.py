@@ -91,3 +91,23 @@ def test_missing_bigger_model_names_itself_and_how_to_fetch_it(model_dir):
         pytest.skip("4stems is installed here")
     with pytest.raises(ModelMissingError, match=r"'4stems'.*fetch 4stems"):
         SpleeterSeparator(model_dir, "4stems")
+
+
+def test_the_hpss_refinement_keeps_spleeters_sum_and_names_three_sources(separator, clip, stems):
+    from engine.hpss import HPSS
+    from engine.refine import Refined
+
+    refined = Refined(separator, "accompaniment", HPSS()).separate(*clip)
+    assert refined.names == ("vocals", "harmonic", "percussive") and refined.sample_rate == stems.sample_rate
+    rms = float(np.sqrt(np.mean(stems.mixture() ** 2)))
+    assert np.sqrt(np.mean((refined.mixture() - stems.mixture()) ** 2)) < 1e-6 * rms  # HPSS's own error only
+    np.testing.assert_array_equal(refined["vocals"], stems["vocals"])
+
+
+def test_what_spleeter_misses_of_the_input_lies_above_11_khz(stems, clip):
+    """Its U-Nets see the band below 11 kHz only: the stems' sum misses the top (README, Separators)."""
+    waveform, rate = clip
+    missing = (stems.mixture() - to_channels(resample(waveform, rate, stems.sample_rate), stems.channels))[:, 0]
+    power = np.abs(np.fft.rfft(missing)) ** 2
+    above = np.fft.rfftfreq(len(missing), 1 / stems.sample_rate) > 11000
+    assert power[above].sum() > 0.999 * power.sum()
