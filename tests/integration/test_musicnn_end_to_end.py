@@ -34,3 +34,30 @@ def test_musicnn_explanation_finishes_checks_itself_and_plays(api, processes, se
     original, _ = read_audio(example_clip.read_bytes())
     assert mix.status_code == 200 and rate == 44100 and len(audio) == len(original)
     assert np.abs(audio).max() > 0.01
+
+
+@pytest.mark.parametrize(("separator", "sources"), [
+    ("spleeter:2stems+hpss", ["vocals", "harmonic", "percussive"]),
+    ("hpss", ["harmonic", "percussive"]),
+    ("slime", [f"band0{i}" for i in range(1, 9)]),
+])
+def test_musicnn_explained_with_each_new_separator(api, processes, settings, example_clip, model_dir,
+                                                   musicnn_url, separator, sources):  # noqa: F811
+    settings = dataclasses.replace(settings, model_dir=model_dir, preload_separators=())
+    start_worker(processes, settings, f"{settings.key_prefix}-musicnn", timeout=120)
+    request = {"tagger": {"url": musicnn_url, "protocol": "oip", "options": {"model": "MSD_musicnn"},
+                          "batch_size": 8, "read_timeout": 120},
+               "separator": separator, "segments": 3, "samples": 32, "targets": {"top_k": 1}, "self_check_k": 1}
+    response = api.submit(example_clip.read_bytes(), request)
+    assert response.status_code == 202, response.text
+    body = api.wait(response.json()["id"], timeout=600)
+    assert body["stage"] == "finished", body["error"]
+    result = body["result"]
+    assert [name[:len(expected)] for name, expected in zip(result["sources"], sources)] == sources
+    assert result["tags"][0]["tag"] == "rock" and len(result["components"]) == 3 * len(sources)
+    for name in result["sources"]:  # every source downloads and holds sound
+        audio, _ = read_audio(api.call("GET", f"/explanations/{body['id']}/sources/{name}").content)
+        assert np.abs(audio).max() > 1e-4, name
+    component, _ = read_audio(api.call("GET", f"/explanations/{body['id']}/components/0").content)
+    third = len(component) // 3  # component 0: the first source in the first of three segments
+    assert np.abs(component[: third - 500]).max() > 1e-4 and np.abs(component[third + 500:]).max() == 0
