@@ -6,8 +6,7 @@ from flask import Blueprint, request
 from engine.codec import decode
 from service.problems import Problem
 from service.rendering import audio_response, factorization, top_k_mix
-from service.views.explanations import int_arg, owned, services
-from backend.store import Stage
+from service.views.explanations import finished, int_arg, owned, services
 
 blueprint = Blueprint("audio", __name__)
 
@@ -45,9 +44,7 @@ def component(job_id: str, index: int):
 
 @blueprint.get("/explanations/<job_id>/audio")
 def explanation(job_id: str):
-    record = owned(job_id)
-    if record["stage"] != Stage.FINISHED.value:
-        raise Problem(409, "Not ready", f"the explanation is {record['stage']}; its audio exists once it is finished")
+    record = finished(job_id, "mixes")
     result = services().store.result(job_id)
     if result is None:  # deleted between reading the record and reading the result
         raise Problem(404, "Not found", f"no explanation {job_id!r} for this API key (it may have expired)")

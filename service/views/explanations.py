@@ -40,6 +40,14 @@ def owned(job_id: str) -> dict:
     return record
 
 
+def finished(job_id: str, what: str) -> dict:
+    """The caller's finished job, or 409 while it is not (404 as `owned`)."""
+    record = owned(job_id)
+    if record["stage"] != Stage.FINISHED.value:
+        raise Problem(409, "Not ready", f"the explanation is {record['stage']}; its {what} exist once it is finished")
+    return record
+
+
 @blueprint.post("/explanations")
 def submit():
     owner = current_owner()

@@ -6,18 +6,15 @@ import json
 from flask import Blueprint, Response, request
 
 from service.problems import Problem
-from service.views.explanations import owned, services
+from service.views.explanations import finished, services
 from backend.samples import NPZ_MEDIA_TYPE, samples_json
-from backend.store import Stage
 
 blueprint = Blueprint("samples", __name__)
 
 
 @blueprint.get("/explanations/<job_id>/samples")
 def samples(job_id: str):
-    record = owned(job_id)
-    if record["stage"] != Stage.FINISHED.value:
-        raise Problem(409, "Not ready", f"the explanation is {record['stage']}; its samples exist once it is finished")
+    finished(job_id, "samples")
     data = services().store.samples(job_id)
     if data is None:
         raise Problem(404, "Not found", "this explanation has no stored samples (it was deleted or has expired)")

@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import shutil
 import socket
@@ -89,3 +90,18 @@ def served(settings):
 @pytest.fixture
 def api(served) -> Api:
     return Api(served.base)
+
+
+@pytest.fixture
+def serve(settings):
+    """The app built with some settings changed, served over HTTP like `api`."""
+    servers = []
+
+    def start(**overrides) -> Api:
+        server = ServedApp(create_app(dataclasses.replace(settings, **overrides)))
+        servers.append(server)
+        return Api(server.base)
+
+    yield start
+    for server in servers:
+        server.close()

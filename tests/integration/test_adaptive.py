@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from engine import ExplainSettings, SamplingSettings, explain
+from engine import explain
 from engine.sources import Sources
 from engine.surrogate import SurrogateOptions, fit_surrogates
 from tests.integration.harness import start_tagger, start_worker, wav_bytes

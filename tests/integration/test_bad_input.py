@@ -4,7 +4,6 @@ and a rejected submission leaves nothing behind (no queued run, no job record, n
 No worker and no tagger run here: `POST /explanations` checks everything before it queues,
 and checking a tagger URL resolves its host without connecting to it.
 """
-import dataclasses
 import json
 
 import numpy as np
@@ -12,8 +11,7 @@ import pytest
 import redis
 import rq
 
-from service import create_app
-from tests.integration.harness import Api, ServedApp, wav_bytes
+from tests.integration.harness import Api, wav_bytes
 from tests.long_audio import long_audio
 
 RATE, SECONDS = 8000, 2.0
@@ -92,19 +90,6 @@ def nothing_queued(settings, connection, queue):
     return check
 
 
-@pytest.fixture
-def serve(settings):
-    """The app built with some settings changed, served over HTTP like `api`."""
-    servers = []
-
-    def start(**overrides) -> Api:
-        server = ServedApp(create_app(dataclasses.replace(settings, **overrides)))
-        servers.append(server)
-        return Api(server.base)
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 # -- the audio ---------------------------------------------------------------------------------

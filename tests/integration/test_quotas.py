@@ -1,12 +1,10 @@
 """Per-key quotas (429 + Retry-After) and a full Redis (507): refused up front, nothing stored is lost."""
-import dataclasses
 
 import pytest
 import redis
 
-from service import create_app
 from tests.integration.conftest import free_port, start_redis_server
-from tests.integration.harness import Api, ServedApp, wav_bytes
+from tests.integration.harness import Api, wav_bytes
 from tests.integration.test_bad_input import assert_problem
 from tests.integration.test_explain_end_to_end import request_for, tone_stems
 
@@ -27,18 +25,6 @@ def upload(api: Api, key: str | None = "default"):
     return api.submit(audio, request_for(Tagger()), stems, key=key)
 
 
-@pytest.fixture
-def serve(settings):
-    servers = []
-
-    def start(**overrides) -> Api:
-        server = ServedApp(create_app(dataclasses.replace(settings, **overrides)))
-        servers.append(server)
-        return Api(server.base)
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def test_a_key_with_its_explanations_queued_up_to_the_quota_gets_429(serve):

@@ -7,7 +7,7 @@ import pytest
 
 from service import create_app
 from tests.integration.harness import Api, ServedApp, start_worker, wav_bytes
-from tests.integration.test_explain_end_to_end import RATE, SECONDS, tone_stems
+from tests.integration.test_explain_end_to_end import RATE, tone_stems
 
 PLUGIN = "tests.integration.separators_plugin"
 
