@@ -40,11 +40,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         policy=NetworkPolicy.from_string(settings.tagger_allowed_networks),
     )
     problems.register(app)
-    from service.views import audio, explanations, health, pages, samples  # noqa: PLC0415 - views need the app's pieces
+    # The views need the app's pieces (the store, the queue) through current_app: imported here.
+    from service.views import audio, explanations, health, pages, samples, visuals  # noqa: PLC0415
 
     app.register_blueprint(explanations.blueprint)
     app.register_blueprint(audio.blueprint)
     app.register_blueprint(samples.blueprint)
+    app.register_blueprint(visuals.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

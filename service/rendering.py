@@ -17,7 +17,7 @@ from service.lru import LRU
 from service.problems import Problem
 from backend.stems import sources_from_flac
 from backend.job_request import settings_from_public
-from backend.store import Store
+from backend.store import Stage, Store
 
 FORMATS = {"wav": Encoding.WAV16, "flac": Encoding.FLAC}
 _FACTORIZATIONS: LRU[Factorization] = LRU(4)  # a listener clicks through one job's components
@@ -42,7 +42,12 @@ def audio_response(waveform: np.ndarray, sample_rate: int, filename: str) -> Res
 
 
 def factorization(store: Store, record: dict) -> Factorization:
+    """The job's components, rebuilt once per process from its stems; none once the job was cancelled
+    (its audio is deleted, and this process's copy must not outlive it)."""
     job_id = record["id"]
+    if record["stage"] == Stage.CANCELLED.value:
+        _FACTORIZATIONS.pop(job_id)
+        raise Problem(404, "Not found", "the audio of this explanation was deleted (it was cancelled)")
     cached = _FACTORIZATIONS.get(job_id)
     if cached is None:
         stems = store.stems(job_id)

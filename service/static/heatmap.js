@@ -13,17 +13,20 @@ const STOPS = [
   [1, [178, 24, 43]],
 ];
 
-function colour(t) {
+/** The colour of t = weight / scale on the diverging scale; with `alpha` < 1, see-through (rgba). */
+export function colour(t, alpha = 1) {
   const x = Math.max(-1, Math.min(1, t));
+  let rgb = STOPS[STOPS.length - 1][1];
   for (let i = 1; i < STOPS.length; i += 1) {
     const [x1, c1] = STOPS[i];
     if (x <= x1) {
       const [x0, c0] = STOPS[i - 1];
       const f = (x - x0) / (x1 - x0);
-      return `rgb(${c0.map((c, j) => Math.round(c + f * (c1[j] - c))).join(", ")})`;
+      rgb = c0.map((c, j) => Math.round(c + f * (c1[j] - c)));
+      break;
     }
   }
-  return `rgb(${STOPS[STOPS.length - 1][1].join(", ")})`;
+  return alpha < 1 ? `rgba(${rgb.join(", ")}, ${alpha})` : `rgb(${rgb.join(", ")})`;
 }
 
 /** A component's time span, as the page writes it. */
@@ -54,8 +57,13 @@ function intervalText(interval) {
   return spansZero(interval) ? `${text}, spans zero: the sign is not sure` : text;
 }
 
+/** What a cell says of its component, to the eye (title) and to screen readers. */
+export function describe(component, weight, interval, rank) {
+  return `${component.source}, ${timeSpan(component)}: weight ${weight.toPrecision(4)}, rank ${rank}${intervalText(interval)}`;
+}
+
 function cell(component, weight, interval, rank, scale) {
-  const description = `${component.source}, ${timeSpan(component)}: weight ${weight.toPrecision(4)}, rank ${rank}${intervalText(interval)}`;
+  const description = describe(component, weight, interval, rank);
   const unsure = spansZero(interval);
   const button = element("button", {
     type: "button",

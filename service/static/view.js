@@ -1,10 +1,13 @@
 // The listening page of one explanation: live progress (and the claim's confidence) while it runs;
 // when finished, the heat map of weights (sources × segments, unsure signs hatched), the claim and
-// the shares of the positive weight, players for the original, the sources, a clicked component
-// and the top-k mix, and the self-check. Everything comes from the API with the key as a header.
+// the shares of the positive weight, the mixture's spectrogram and each source's waveform on the
+// heat map's time axis (SLIME's bands drawn over the spectrogram), players for the original, the
+// sources, a clicked component and the top-k mix, and the self-check. Everything comes from the
+// API with the key as a header.
 import { $, KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem, when } from "./common.js";
 import { STOP_REASONS, confidenceLabel, fillClaim, fillShares } from "./claim.js";
 import { paintHeatmap, paintLegend, timeSpan } from "./heatmap.js";
+import { heatmapPainted, setUpVisuals } from "./visuals.js";
 
 const POLL_MS = 1000;
 const RETRY_MS = 3000;
@@ -14,6 +17,7 @@ const ENDED = ["finished", "failed", "cancelled"]; // the stages a job does not 
 const view = $("view");
 const base = `/explanations/${encodeURIComponent(view.dataset.jobId)}`;
 const state = { job: null, tag: null, component: null, timer: null, polls: 0 };
+const CELLS = "#heatmap [data-component], #band-overlay [data-component]"; // SLIME's bands: over the spectrogram too
 
 setUpKeyForm();
 document.addEventListener(KEY_EVENT, () => poll());
@@ -109,6 +113,7 @@ function showResult(job) {
   mixK(); // the template's k, clamped to the components there are
   fillFacts($("run-facts"), runFacts(job));
   setUpPlayers(result);
+  setUpVisuals(base, result, { onCellClick: listenToComponent, onDrawn: () => [markSelected(), markMix()] });
   if (result.tags.length) selectTag(result.tags[0].tag);
 }
 
@@ -124,7 +129,9 @@ function selectTag(tag) {
     intercept: explanation.intercept.toFixed(4),
     "local prediction": explanation.local_prediction.toFixed(4),
   });
-  paintLegend(paintHeatmap($("heatmap"), result, explanation), $("legend-low"), $("legend-high"));
+  const scale = paintHeatmap($("heatmap"), result, explanation);
+  paintLegend(scale, $("legend-low"), $("legend-high"));
+  heatmapPainted(explanation, scale);
   $("hatch-legend").hidden = !explanation.weight_interval;
   fillClaim($("claim-summary"), $("claim-facts"), explanation, result.stats, (i) => componentLabel(result.components[i]));
   fillShares($("source-shares"), $("segment-shares"), explanation, result);
@@ -281,7 +288,7 @@ async function loadMix() {
 }
 
 function markSelected() {
-  document.querySelectorAll("#heatmap [data-component]").forEach((cell) => {
+  document.querySelectorAll(CELLS).forEach((cell) => {
     cell.setAttribute("aria-pressed", String(Number(cell.dataset.component) === state.component));
   });
 }
@@ -289,7 +296,7 @@ function markSelected() {
 function markMix() {
   const positive = state.tag.ranking.filter((i) => state.tag.weights[i] > 0);
   const inMix = new Set(positive.slice(0, mixK()));
-  document.querySelectorAll("#heatmap [data-component]").forEach((cell) => {
+  document.querySelectorAll(CELLS).forEach((cell) => {
     cell.classList.toggle("in-mix", inMix.has(Number(cell.dataset.component)));
   });
 }

@@ -6,6 +6,7 @@ from flask import Blueprint, request
 from engine.codec import decode
 from service.problems import Problem
 from service.rendering import audio_response, factorization, top_k_mix
+from backend.store import Stage
 from service.views.explanations import finished, int_arg, owned, services
 
 blueprint = Blueprint("audio", __name__)
@@ -21,10 +22,14 @@ def original(job_id: str):
 
 @blueprint.get("/explanations/<job_id>/sources/<name>")
 def source(job_id: str, name: str):
-    owned(job_id)
+    record = owned(job_id)
     data = services().store.stem(job_id, name)
-    names = sorted(services().store.stems(job_id)) if data is None else None
-    return _stored(data, name, f"no source {name!r}; this explanation has {names or 'no stems yet'}")
+    if data is None:
+        names = sorted(services().store.stems(job_id))
+        if not names and record["stage"] in (Stage.QUEUED.value, Stage.SEPARATING.value):
+            raise Problem(409, "Not ready", "the stems of this explanation are not available yet")
+        return _stored(None, name, f"no source {name!r}; this explanation has {names or 'no stems'}")
+    return _stored(data, name, "")
 
 
 def _stored(data: bytes | None, filename: str, missing: str):

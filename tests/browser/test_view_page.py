@@ -146,6 +146,7 @@ def assert_heatmaps(heatmaps: dict, result: dict) -> None:
     for explanation in result["tags"]:
         drawn = heatmaps[explanation["tag"]]
         assert drawn["rows"] == result["sources"] and len(drawn["columns"]) == len(result["segments"])
+        assert drawn["waveform_rows"] == result["sources"]  # each row's waveform under it (test_visuals_page.py)
         assert drawn["columns"][2] == "2.0–3.0 s"
         assert len(drawn["cells"]) == len(result["sources"]) * len(result["segments"]) == len(components)
         weights = explanation["weights"]

@@ -68,7 +68,8 @@ async function heatmapFor(page, tag) {
   await page.selectOption("#tag", tag);
   await page.waitForSelector(`#heatmap[data-tag="${tag}"]`);
   return page.$eval("#heatmap", (table) => ({
-    rows: [...table.tBodies[0].rows].map((r) => r.cells[0].textContent),
+    rows: [...table.tBodies[0].rows].filter((r) => !r.classList.contains("wave-row")).map((r) => r.cells[0].textContent),
+    waveform_rows: [...table.tBodies[0].querySelectorAll("tr.wave-row")].map((r) => r.dataset.wave),
     columns: [...table.tHead.rows[0].cells].slice(1).map((c) => c.textContent),
     legend: [document.getElementById("legend-low").textContent, document.getElementById("legend-high").textContent],
     cells: [...table.querySelectorAll("[data-component]")].map((cell) => ({
