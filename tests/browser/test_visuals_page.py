@@ -155,3 +155,52 @@ def assert_bands_over_the_spectrogram(report: dict, result: dict, y) -> None:
     # The 110 Hz tone of seconds 2–3 lies inside band01's segment-2 cell, which drives `low`.
     assert y(110) > bottom[2]["top"] and max(low_tag["weights"]) == bottom[2]["weight"]
     assert bottom[2]["in_mix"]
+
+
+@pytest.mark.slow
+def test_a_musicnn_explanation_with_the_hpss_refinement_plays_on_the_page(api, served, processes, settings,
+                                                                          example_clip, model_dir, tmp_path):
+    """The real tagger on the real clip, sources from spleeter:2stems+hpss: every player on the page plays."""
+    import dataclasses
+
+    from tests.integration.harness import start_worker
+    from tests.taggers.test_musicnn_server import VENV_PYTHON
+
+    if not VENV_PYTHON.exists():
+        pytest.fail(f"{VENV_PYTHON} is missing: run `make musicnn-venv` (make test does)")
+    musicnn, _ = musicnn_server(processes)
+    start_worker(processes, dataclasses.replace(settings, model_dir=model_dir), f"{settings.key_prefix}-m", 120)
+    request = {"tagger": {"url": musicnn, "protocol": "oip", "options": {"model": "MSD_musicnn"}, "batch_size": 8,
+                          "read_timeout": 120},
+               "separator": "spleeter:2stems+hpss", "segments": 3, "samples": 32, "self_check_k": 1}
+    response = api.submit(example_clip.read_bytes(), request)
+    assert response.status_code == 202, response.text
+    body = api.wait(response.json()["id"], timeout=600)
+    assert body["stage"] == "finished", body["error"]
+    report = run_node("visuals_page.mjs", "--base", served.base, "--job", body["id"], "--key", KEY,
+                      "--out", str(tmp_path / "browser"), "--name", "view-musicnn-hpss")
+    keep_screenshot(Path(report["screenshot"]))
+    assert report["errors"] == [], report["errors"]
+    assert report["rows"] == body["result"]["sources"] == ["vocals", "harmonic", "percussive"]
+    players = report["players"]
+    assert [p["source"] for p in players if p["player"] == "source"] == body["result"]["sources"]
+    for player in players:
+        assert player["blob"] and not player["paused"] and player["after"] > player["before"], player
+    clicked = report["component"]  # a clicked heat-map cell plays its component
+    assert not clicked["paused"] and clicked["after"] > clicked["before"], clicked
+
+
+def musicnn_server(processes):
+    import subprocess
+    import threading
+
+    from tests.taggers.test_musicnn_server import VENV_PYTHON
+    from tests.integration.harness import ROOT
+
+    child = subprocess.Popen([str(VENV_PYTHON), "-m", "taggers.musicnn.server", "--host", "127.0.0.1",
+                              "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    processes.children.append(child)
+    line = child.stdout.readline().decode().strip()
+    assert line.startswith("listening on "), line
+    threading.Thread(target=child.stdout.read, daemon=True).start()
+    return line.split()[-1], child
