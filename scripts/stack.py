@@ -90,11 +90,17 @@ def _arguments(argv):
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("AUDIOLIME_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("AUDIOLIME_PORT", "8600")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("AUDIOLIME_WORKERS", "1")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("AUDIOLIME_WORKERS") or default_workers()),
+                        help="RQ worker processes (default: one per core)")
     parser.add_argument("--tagger-port", type=int, default=8601)
     parser.add_argument("--musicnn-port", type=int, default=8602)
     parser.add_argument("--redis-port", type=int, default=6390)
     return parser.parse_args(argv)
+
+
+def default_workers() -> int:
+    """One worker per core: a worker mixes and encodes on one core while its requests are in flight."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 def _auth_configured(env: dict) -> bool:

@@ -36,3 +36,14 @@ def test_the_supervisor_starts_a_dead_child_again_with_a_growing_backoff(capsys)
     finally:
         _stop(children)
     assert all(child.poll() is not None for child in children)
+
+
+def test_make_run_starts_one_worker_per_core_unless_told(monkeypatch):
+    import os
+
+    from scripts.stack import _arguments, default_workers
+
+    monkeypatch.delenv("AUDIOLIME_WORKERS", raising=False)
+    assert _arguments([]).workers == default_workers() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("AUDIOLIME_WORKERS", "3")
+    assert _arguments([]).workers == 3
