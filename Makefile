@@ -12,7 +12,7 @@ include taggers/mlserver/mlserver.mk
 include taggers/musicnn/musicnn.mk
 include tests/browser/browser.mk
 
-.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling clean
+.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling study-clips clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -49,6 +49,12 @@ bench-protocols: setup
 	$(PY) bench/protocol_bench.py
 
 # Builds (once, about 7 minutes) and replays the musicnn answers to every mask of the example clip.
+# Freely licensed study clips, composed and rendered here (bench/study_clips.py): FluidSynth from Debian.
+study-clips: setup
+	command -v fluidsynth >/dev/null && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2 || \
+		(apt-get install -y -q fluidsynth fluid-soundfont-gm || sudo apt-get install -y -q fluidsynth fluid-soundfont-gm)
+	$(PY) bench/study_clips.py
+
 bench-sampling: setup musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/sampling_bench.py
 
