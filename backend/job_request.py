@@ -7,15 +7,16 @@ from backend import separators
 from backend.separators import PROVIDED
 from engine.errors import InvalidOptionError
 from engine.sampling import SamplingSettings
-from engine.settings import ExplainSettings
+from engine.settings import ExplainSettings, FaithfulnessSettings
 from engine.surrogate import SurrogateOptions
 from backend.config import Settings
 from backend.tagger.spec import TaggerSpec
 
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
-          "self_check_k", "fade_seconds", "sampling"}
+          "self_check_k", "fade_seconds", "sampling", "faithfulness"}
 SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
                    "design"}
+MAX_RANDOM_DRAWS = 100  # faithfulness.random: each draw is two tagger calls per k and tag
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class JobRequest:
         checks = [("samples", s.samples or 0, limits.max_samples),
                   ("sampling.max_samples", plan.max_samples, limits.max_samples),
                   ("self_check_k", s.self_check_k, limits.max_self_check_k),
+                  ("faithfulness.random", s.faithfulness.random_draws, MAX_RANDOM_DRAWS),
                   ("targets", len(s.tags) or s.top_k, limits.max_tags),
                   ("tagger.batch_size", t.batch_size, limits.max_batch_size),
                   ("tagger.concurrency", t.concurrency, limits.max_concurrency)]
@@ -67,7 +69,8 @@ class JobRequest:
                 "samples": s.samples, "sampling": s.sampling_plan().to_dict(), "seed": s.seed,
                 "residual": s.residual, "fade_seconds": s.fade_seconds,
                 "targets": {"tags": list(s.tags)} if s.tags else {"top_k": s.top_k},
-                "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k}
+                "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k,
+                "faithfulness": s.faithfulness.to_dict()}
 
 
 def _check_sampling_asked(sampling) -> None:
@@ -106,13 +109,14 @@ def _settings(data: dict) -> ExplainSettings:
         if unknown:
             raise InvalidOptionError(f"unknown sampling settings {unknown}; known: {sorted(SAMPLING_FIELDS)}")
         sampling = SamplingSettings(**sampling)
+    faithfulness = _typed(data, "faithfulness", dict, {}, "an object: {\"random\": R, \"deletion\": true}")
     return ExplainSettings(
         samples=data.get("samples"), sampling=sampling, seed=data.get("seed", 0),
         segments=_segments_in(data.get("segments")),
         residual=_typed(data, "residual", bool, False, "true or false"),
         fade_seconds=_typed(data, "fade_seconds", (int, float), 0.005, "a number of seconds"),
         tags=tuple(tags), top_k=targets.get("top_k", 1), surrogate=SurrogateOptions(**surrogate),
-        self_check_k=data.get("self_check_k", 3))
+        self_check_k=data.get("self_check_k", 3), faithfulness=FaithfulnessSettings.from_dict(faithfulness))
 
 
 def _typed(data: dict, name: str, kind, default, meaning: str, path: str | None = None):

@@ -16,7 +16,12 @@ def job_timeout(request: dict, duration_seconds: float) -> int:
     tagger = request["tagger"]
     sampling = request.get("sampling") or {}
     cap = sampling.get("max_samples") or request.get("samples") or 2048
-    unique = min(cap, 2 ** 20) + request.get("self_check_k", 3) * 50
+    checks = request.get("self_check_k", 3)
+    faithfulness = request.get("faithfulness") or {}
+    per_tag = checks * (1 + int(bool(faithfulness.get("deletion"))) + 2 * faithfulness.get("random", 0))
+    targets = request.get("targets") or {}
+    tags = len(targets.get("tags") or []) or targets.get("top_k", 1)
+    unique = min(cap, 2 ** 20) + per_tag * tags
     batches = math.ceil(unique / tagger.get("batch_size", 16)) / tagger.get("concurrency", 2)
     sending = tagger.get("send_timeout") or tagger.get("read_timeout", 60)
     per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5) + sending) * 0.25

@@ -1,5 +1,6 @@
 """The one explanation loop: rounds of masks, a refit and a stability estimate after each, a
-decision to stop, the self-check. In process (`explain`) and in the service (the RQ job)
+decision to stop, the checks (the self-check; deletion and random baselines when asked, all in
+one check query). In process (`explain`) and in the service (the RQ job)
 alike, a driver only answers the explainer's queries:
 
     explainer = Explainer(factorization, settings)
@@ -24,7 +25,6 @@ from .errors import TaggerError
 from .explanation import Explanation, TagExplanation
 from .perturbations import mask_key
 from .sampling import MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
-from .selfcheck import check_masks
 from .settings import ExplainSettings
 from .stability import claim, group_shares, ridge_with_covariance, weight_errors
 from .surrogate import FeatureSelection, fit_surrogates, kernel_weights
@@ -85,7 +85,7 @@ class Explainer:
         self.targets: list[int] | None = None
         self.claims: list = []
         self.trace: list[tuple[int, float]] = []  # (draws, lowest confidence) after each round
-        self._checks: list[np.ndarray | None] = []
+        self._checks = checking.Checks.none([], d)
         self.check_error: TaggerError | None = None
 
     # -- what the driver has -------------------------------------------------------------------
@@ -131,7 +131,7 @@ class Explainer:
             if len(wanted):
                 # the most still to come: during sampling, the cap and every check mix it may need
                 tags = len(self.targets or self.settings.tags or [None] * self.settings.top_k)
-                cap = (self.cap + self.settings.self_check_k * tags if self.phase is Phase.SAMPLING
+                cap = (self.cap + checking.most_masks(self.settings, tags) if self.phase is Phase.SAMPLING
                        else answered + len(wanted))
                 return Query(wanted, self.phase, answered, cap, self.confidence)
             self._advance()
@@ -141,7 +141,7 @@ class Explainer:
         """This phase's distinct masks not answered yet, and how many of the run's masks are answered."""
         masks = self._round_masks()
         if self.phase is Phase.CHECKING:
-            masks = np.concatenate([masks, self._check_masks()])
+            masks = np.concatenate([masks, self._checks.masks()])
         seen, wanted, answered = set(), [], 0
         for mask in masks:
             key = mask_key(mask)
@@ -274,21 +274,16 @@ class Explainer:
             entry.update(start=segment.start_seconds, end=segment.end_seconds)
         return {"sources": group_shares(weights, covariance, by_source, self.settings.seed), "segments": segments}
 
-    # -- the self-check --------------------------------------------------------------------------
-    def _plan_checks(self) -> list[np.ndarray]:
+    # -- the checks: the self-check, and the faithfulness checks when asked ----------------------
+    def _plan_checks(self) -> checking.Checks:
         self._final = self.explained()
-        return [check_masks(np.asarray(t.weights), self.settings.self_check_k) for t in self._final]
-
-    def _check_masks(self) -> np.ndarray:
-        masks = [m for masks in self._checks for m in masks]
-        return np.array(masks, dtype=bool).reshape(-1, self.factorization.n_components)
+        return checking.Checks.plan(self._final, self.settings, self.factorization.n_components)
 
     def explanation(self) -> Explanation:
         if not hasattr(self, "_final"):
             self._final = self.explained()
-            self._checks = [check_masks(np.asarray(t.weights), 0) for t in self._final]
-        for tag, masks in zip(self._final, self._checks):
-            checking.fill(tag, masks, self._answers, self.labels, self.check_error)
+            self._checks = checking.Checks.none(self._final, self.factorization.n_components)
+        self._checks.fill(self._final, self._answers, self.labels, self.check_error)
         return Explanation(
             components=self.factorization.components,
             sources=list(self.factorization.sources.names),
@@ -306,9 +301,14 @@ class Explainer:
 
     def stats(self) -> dict:
         sample_keys = {mask_key(m) for m in self._round_masks()}
-        used = (sample_keys | {mask_key(m) for m in self._check_masks()}) & set(self._answers)
+        check_keys = {mask_key(m) for m in self._checks.self_check_masks()}
+        # a faithfulness mask the sampling or the self-check needed anyway is not an extra call
+        extra = {mask_key(m) for m in self._checks.faithfulness_masks()} - sample_keys - check_keys
+        asked = set(self._answers) - self._reused
+        used = (sample_keys | check_keys | extra) & set(self._answers)
         return {"samples": self.n_draws, "unique_masks": len(sample_keys), "exhaustive": self.exhaustive,
                 "strategy": self.plan.strategy.value, "design": self.plan.design.value,
                 "stop_reason": self.stop_reason.value if self.stop_reason else None,
                 "rounds": len(self.trace), "confidence_trace": [[n, c] for n, c in self.trace],
-                "tagger_calls": len(used - self._reused), "reused": len(used & self._reused)}
+                "tagger_calls": len(used & asked), "reused": len(used & self._reused),
+                "faithfulness_calls": len(extra & asked)}

@@ -24,6 +24,7 @@ class TagExplanation:
     weight_interval: list[list[float]] | None = None  # pointwise 95 %, one [low, high] per component
     stability: dict | None = None  # the claim about the top-k and how sure it is (engine.stability)
     groups: dict | None = None  # {"sources": [...], "segments": [...]}: summed weights and shares
+    faithfulness: dict | None = None  # deletion and random baselines (engine.faithfulness); None: not asked
 
     def fail(self, stage: str, detail: str) -> None:
         """Report a problem on this tag alone: the job's other tags stand."""
@@ -38,7 +39,8 @@ class TagExplanation:
                 "intercept": self.intercept, "score": self.score, "local_prediction": self.local_prediction,
                 "ranking": self.ranking(), "self_check": [row.to_dict() for row in self.self_check],
                 "self_check_note": self.self_check_note, "error": self.error, "weight_se": self.weight_se,
-                "weight_interval": self.weight_interval, "stability": self.stability, "groups": self.groups}
+                "weight_interval": self.weight_interval, "stability": self.stability, "groups": self.groups,
+                "faithfulness": self.faithfulness}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TagExplanation":
@@ -46,7 +48,8 @@ class TagExplanation:
         fields = {k: data[k] for k in ("tag", "original_score", "weights", "intercept", "score", "local_prediction")}
         return cls(**fields, self_check=rows, self_check_note=data.get("self_check_note"), error=data.get("error"),
                    weight_se=data.get("weight_se"), weight_interval=data.get("weight_interval"),
-                   stability=data.get("stability"), groups=data.get("groups"))
+                   stability=data.get("stability"), groups=data.get("groups"),
+                   faithfulness=data.get("faithfulness"))
 
 
 @dataclass

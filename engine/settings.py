@@ -1,4 +1,4 @@
-"""What one explanation is asked to do: segments, targets, the surrogate, how to sample, the self-check."""
+"""What one explanation is asked to do: segments, targets, the surrogate, how to sample, the checks."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -7,6 +7,44 @@ from .components import DEFAULT_FADE_SECONDS, MAX_FADE_SECONDS
 from .errors import InvalidOptionError
 from .sampling import SamplingSettings, Strategy
 from .surrogate import SurrogateOptions
+
+
+FAITHFULNESS_FIELDS = {"random", "deletion"}  # the request's names (see FaithfulnessSettings.to_dict)
+
+
+@dataclass(frozen=True)
+class FaithfulnessSettings:
+    """The paper's faithfulness experiment on top of the self-check, for k = 1…self_check_k (see
+    engine/faithfulness.py). The default asks nothing more: an explanation costs what it did."""
+    random_draws: int = 0  # R: k components drawn at random among the positive ones, kept alone and removed
+    deletion: bool = False  # also the mix of every component but the top-k positive ones
+
+    def __post_init__(self):
+        _check_int("faithfulness.random", self.random_draws, 0)
+        if not isinstance(self.deletion, bool):
+            raise InvalidOptionError(f"faithfulness.deletion must be true or false, got {self.deletion!r}")
+
+    @property
+    def asked(self) -> bool:
+        return self.random_draws > 0 or self.deletion
+
+    def masks_per_k(self) -> int:
+        """The most extra masks one tag needs per k (fewer when some coincide)."""
+        return int(self.deletion) + 2 * self.random_draws
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FaithfulnessSettings":
+        """From the request's form, {"random": R, "deletion": true}; an unknown key is refused."""
+        if not isinstance(data, dict):
+            raise InvalidOptionError(f"`faithfulness` must be an object: {{\"random\": R, \"deletion\": true}}, "
+                                     f"got {data!r}")
+        unknown = sorted(set(data) - FAITHFULNESS_FIELDS)
+        if unknown:
+            raise InvalidOptionError(f"unknown faithfulness settings {unknown}; known: {sorted(FAITHFULNESS_FIELDS)}")
+        return cls(random_draws=data.get("random", 0), deletion=data.get("deletion", False))
+
+    def to_dict(self) -> dict:
+        return {"random": self.random_draws, "deletion": self.deletion}
 
 
 @dataclass(frozen=True)
@@ -22,6 +60,7 @@ class ExplainSettings:
     self_check_k: int = 3
     batch_size: int = 32
     sampling: SamplingSettings | None = None  # None: fixed when `samples` is given (as before), else adaptive
+    faithfulness: FaithfulnessSettings = field(default_factory=FaithfulnessSettings)
 
     def __post_init__(self):
         for name in ("self_check_k", "batch_size", "top_k"):
@@ -40,6 +79,7 @@ class ExplainSettings:
             object.__setattr__(self, "surrogate", SurrogateOptions(**self.surrogate))
         if isinstance(self.sampling, dict):
             object.__setattr__(self, "sampling", SamplingSettings(**self.sampling))
+        object.__setattr__(self, "faithfulness", _faithfulness(self.faithfulness, self.self_check_k))
         object.__setattr__(self, "tags", tuple(self.tags))
 
     def sampling_plan(self) -> SamplingSettings:
@@ -55,7 +95,21 @@ class ExplainSettings:
         data["segments"] = list(self.segments) if isinstance(self.segments, tuple) else self.segments
         data["tags"] = list(self.tags)
         data["sampling"] = self.sampling_plan().to_dict()
+        data["faithfulness"] = self.faithfulness.to_dict()
         return data
+
+
+def _faithfulness(value, self_check_k: int) -> FaithfulnessSettings:
+    """The faithfulness settings (from the request's form too), which need a self-check depth."""
+    if isinstance(value, dict):
+        value = FaithfulnessSettings.from_dict(value)
+    if not isinstance(value, FaithfulnessSettings):
+        raise InvalidOptionError('faithfulness must be FaithfulnessSettings or an object {"random": R, '
+                                 f'"deletion": true}}, got {value!r}')
+    if value.asked and self_check_k == 0:
+        raise InvalidOptionError("the faithfulness checks run for k = 1…self_check_k: "
+                                 "self_check_k must be at least 1 to ask for them")
+    return value
 
 
 def _check_int(name: str, value, low: int) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from engine.errors import InvalidOptionError
 from engine.pipeline import ExplainSettings
+from engine.settings import FaithfulnessSettings
 from engine.surrogate import SurrogateOptions
 from backend.config import Settings
 from backend.job_request import JobRequest, LimitError, settings_from_public
@@ -96,6 +97,15 @@ REJECTED = {
     "surrogate alpha a string": (request(surrogate={"alpha": "big"}), "alpha"),
     "fade a string": (request(fade_seconds="short"), "`fade_seconds`"),
     "samples a string": (request(samples="64"), "samples"),
+    "faithfulness a list": (request(faithfulness=["random"]), "`faithfulness` must be an object"),
+    "faithfulness unknown key": (request(faithfulness={"random": 3, "k": 2}), "unknown faithfulness settings ['k']"),
+    "faithfulness random a string": (request(faithfulness={"random": "20"}), "faithfulness.random"),
+    "faithfulness random a float": (request(faithfulness={"random": 2.0}), "faithfulness.random"),
+    "faithfulness random a boolean": (request(faithfulness={"random": True}), "faithfulness.random"),
+    "faithfulness random negative": (request(faithfulness={"random": -1}), "faithfulness.random"),
+    "faithfulness deletion a number": (request(faithfulness={"deletion": 1}), "faithfulness.deletion"),
+    "faithfulness without a self-check": (request(self_check_k=0, faithfulness={"deletion": True}),
+                                          "self_check_k must be at least 1"),
 }
 
 
@@ -131,6 +141,7 @@ OVER_LIMITS = {
     "top_k": (request(targets={"top_k": 4}), "targets is 4", "limit of 3"),
     "batch_size": (request(tagger={"url": URL, "batch_size": 33}), "tagger.batch_size is 33", "limit of 32"),
     "concurrency": (request(tagger={"url": URL, "concurrency": 3}), "tagger.concurrency is 3", "limit of 2"),
+    "faithfulness.random": (request(faithfulness={"random": 101}), "faithfulness.random is 101", "limit of 100"),
 }
 
 
@@ -143,9 +154,10 @@ def test_requests_over_the_limits_are_refused(data, value, limit):
 
 def test_requests_at_the_limits_are_accepted():
     data = request(samples=4096, segments=[1, 2, 3], self_check_k=5, targets={"tags": ["a", "b", "c"]},
-                   tagger={"url": URL, "batch_size": 32, "concurrency": 2})
+                   tagger={"url": URL, "batch_size": 32, "concurrency": 2}, faithfulness={"random": 100})
     job = JobRequest.from_dict(data, LIMITS)
     assert (job.settings.samples, job.settings.segments) == (4096, (1, 2, 3))
+    assert job.settings.faithfulness.random_draws == 100
     assert JobRequest.from_dict(request(segments=4), LIMITS).settings.segments == 4
 
 
@@ -166,7 +178,8 @@ def test_the_public_form_redacts_header_values():
     request(segments=[0.5, 1.25, 3], residual=True, fade_seconds=0.02, targets={"tags": ["rock"]},
             surrogate={"kernel_width": 0.75, "alpha": 0.0, "feature_selection": "highest_weights",
                        "num_features": 3}, self_check_k=0, separator="spleeter:4stems"),
-], ids=["minimal", "count and top_k", "boundaries and tags"])
+    request(faithfulness={"random": 20, "deletion": True}, self_check_k=3),
+], ids=["minimal", "count and top_k", "boundaries and tags", "faithfulness"])
 def test_the_public_form_round_trips_to_the_same_settings(data):
     job = JobRequest.from_dict(data, Settings())
     stored = json.loads(json.dumps(job.to_dict()))  # as the store keeps it, every sampling choice made
@@ -175,6 +188,23 @@ def test_the_public_form_round_trips_to_the_same_settings(data):
     assert dataclasses.replace(again, sampling=None) == dataclasses.replace(job.settings, sampling=None)
     assert stored["separator"] == job.separator
     assert TaggerSpec.from_dict(stored["tagger"]).public() == job.tagger.public()
+
+
+def test_faithfulness_is_off_unless_asked_and_read_as_asked():
+    assert JobRequest.from_dict(MINIMAL, Settings()).settings.faithfulness == FaithfulnessSettings()
+    assert JobRequest.from_dict(request(faithfulness=None), Settings()).settings.faithfulness == FaithfulnessSettings()
+    job = JobRequest.from_dict(request(faithfulness={"random": 20, "deletion": True}), Settings())
+    assert job.settings.faithfulness == FaithfulnessSettings(random_draws=20, deletion=True)
+    assert job.to_dict()["faithfulness"] == {"random": 20, "deletion": True}
+    assert JobRequest.from_dict(request(faithfulness={"deletion": True}), Settings()).to_dict()["faithfulness"] == {
+        "random": 0, "deletion": True}
+    assert JobRequest.from_dict(MINIMAL, Settings()).to_dict()["faithfulness"] == {"random": 0, "deletion": False}
+
+
+def test_a_request_stored_before_faithfulness_existed_reads_as_none_asked():
+    stored = JobRequest.from_dict(MINIMAL, Settings()).to_dict()
+    del stored["faithfulness"]
+    assert settings_from_public(stored).faithfulness == FaithfulnessSettings()
 
 
 def test_adaptive_only_settings_on_a_fixed_run_are_refused_not_ignored():

@@ -1,11 +1,16 @@
-"""The stepwise explainer: adaptive stops with known answers, ties, determinism and replay."""
+"""The stepwise explainer: adaptive stops with known answers, ties, determinism and replay; the
+faithfulness checks of its check phase."""
 import numpy as np
 import pytest
 
 from engine import ExplainSettings, FunctionTagger, SamplingSettings, explain
-from engine.explainer import Explainer
+from engine.errors import TaggerUnreachableError
+from engine.explainer import Explainer, Phase
+from engine.faithfulness import random_subsets
+from engine.mixing import Mixer
 from engine.perturbations import mask_key
 from engine.pipeline import factorize
+from engine.settings import FaithfulnessSettings
 from engine.tagger import Predictions
 from tests.synthetic import SAMPLE_RATE, listening_tagger, stems
 
@@ -112,3 +117,126 @@ def test_source_and_segment_shares_of_the_positive_weight():
     assert segment["weight"] == pytest.approx(0.3, rel=0.05)
     low, high = segment["weight_interval"]
     assert low <= segment["weight"] <= high
+
+
+# -- the faithfulness checks -------------------------------------------------------------------------
+FLOOR = 0.1  # a tag scored alike for every mix: `drummy` is on top exactly while the drums of segment 2 sound
+FAITHFUL = FaithfulnessSettings(random_draws=20, deletion=True)
+
+
+def drummy_and_floor(mixes):
+    drummy = listening_tagger({"drummy": [("drums", 2, 1.0)]}, SEGMENTS, SECONDS)(mixes)
+    return np.column_stack([drummy[:, 0], np.full(len(mixes), FLOOR)])
+
+
+def run_drummy(**settings):
+    sources = stems(SECONDS)
+    tagger = FunctionTagger(drummy_and_floor, ["drummy", "floor"], SAMPLE_RATE)
+    settings = ExplainSettings(segments=SEGMENTS, tags=("drummy",), **settings)
+    return explain(sources.mixture(), SAMPLE_RATE, tagger, settings, sources=sources), tagger
+
+
+def drummy_explainer(**settings):
+    sources = stems(SECONDS)
+    explain_settings = ExplainSettings(segments=SEGMENTS, tags=("drummy",), **settings)
+    factorization = factorize(sources.mixture(), SAMPLE_RATE, sources, explain_settings)
+    mixer = Mixer(factorization)
+    asked: list[bytes] = []
+
+    def ask(query):
+        asked.extend(mask_key(m) for m in query.masks)
+        return Predictions(("drummy", "floor"), drummy_and_floor(mixer.mix(query.masks)))
+
+    return Explainer(factorization, explain_settings), ask, asked
+
+
+def test_a_tag_hearing_one_component_keeps_with_it_drops_without_it_and_random_picks_keep_it_less():
+    result, _ = run_drummy(faithfulness=FAITHFUL)
+    tag, drums = result.tag("drummy"), component(result, "drums", 2)
+    assert [row.still_top for row in tag.self_check] == [True, True, True] and tag.ranking()[0] == drums
+    faithfulness = tag.faithfulness
+    assert faithfulness["k_max"] == 3 and faithfulness["top_on_original"] is True
+    assert [(r["k"], r["components"][0], r["dropped"], r["top_tag"]) for r in faithfulness["remove"]] == [
+        (1, drums, True, "floor"), (2, drums, True, "floor"), (3, drums, True, "floor")]
+    assert faithfulness["remove"][0]["score"] < 0.01  # the drums gone, drummy hears nothing
+    # k random positive components keep the tag exactly when the drums are among them, and removing
+    # them drops it exactly then: a known answer, draw by draw
+    positive = [i for i, w in enumerate(tag.weights) if w > 0]
+    assert faithfulness["positive"] == len(positive) > 3
+    holds = [sum(drums in d for d in random_subsets(positive, k, 20, 0, "drummy")) for k in (1, 2, 3)]
+    random = faithfulness["random"]
+    assert random["keep_counts"] == holds and random["remove_counts"] == holds
+    assert random["keep"] == [h / 20 for h in holds] and all(share < 1.0 for share in random["keep"])
+
+
+def test_without_faithfulness_an_explanation_costs_what_it_did_and_with_it_each_extra_mask_is_counted():
+    plain, plain_tagger = run_drummy()
+    checked, checked_tagger = run_drummy(faithfulness=FAITHFUL)
+    assert all(t.faithfulness is None for t in plain.tags) and plain.stats["faithfulness_calls"] == 0
+    assert plain_tagger.calls == plain.stats["tagger_calls"] <= plain.stats["unique_masks"] + 3
+    assert checked.stats["samples"] == plain.stats["samples"]  # the checks come after the sampling
+    extra = checked.stats["faithfulness_calls"]
+    assert checked_tagger.calls == checked.stats["tagger_calls"] == plain_tagger.calls + extra
+    # at most K × (1 deletion + R kept + R removed) per tag; fewer, as masks repeat (k = 1 has few choices)
+    assert 3 * 2 < extra <= 3 * (1 + 2 * 20)
+    assert checked.to_dict()["settings"]["faithfulness"] == {"random": 20, "deletion": True}
+
+
+def test_the_checks_are_one_query_of_the_check_phase_and_the_cap_foresees_them():
+    explainer, ask, _ = drummy_explainer(faithfulness=FAITHFUL)
+    phases, caps = [], []
+
+    def recording(query):
+        phases.append(query.phase)
+        caps.append(query.cap)
+        return ask(query)
+
+    result = explainer.run(recording)
+    assert phases.count(Phase.CHECKING) == 1 and phases[-1] is Phase.CHECKING
+    used = result.stats["tagger_calls"]
+    assert all(cap >= used for cap in caps[:-1]) and caps[-1] == used
+
+
+def test_same_seed_same_faithfulness_masks_other_seed_other_draws():
+    first, ask, asked = drummy_explainer(seed=5, faithfulness=FAITHFUL)
+    second, ask_second, asked_second = drummy_explainer(seed=5, faithfulness=FAITHFUL)
+    one, two = first.run(ask), second.run(ask_second)
+    assert asked == asked_second and one.tags[0].faithfulness == two.tags[0].faithfulness
+    other, ask_other, _ = drummy_explainer(seed=6, faithfulness=FAITHFUL)
+    other.run(ask_other)
+    assert {mask_key(m) for m in other._checks.faithfulness_masks()} != {
+        mask_key(m) for m in first._checks.faithfulness_masks()}
+
+
+def test_a_replay_that_remembers_half_the_answers_asks_only_the_rest_checks_included():
+    explainer, ask, asked = drummy_explainer(faithfulness=FAITHFUL)
+    whole = explainer.run(ask)
+    half = dict(list(explainer._answers.items())[::2])  # samples and check mixes alike
+    faithfulness_keys = {mask_key(m) for m in explainer._checks.faithfulness_masks()}
+    assert half.keys() & faithfulness_keys
+    again, ask_again, asked_again = drummy_explainer(faithfulness=FAITHFUL)
+    again.remember(half, ("drummy", "floor"))
+    replayed = again.run(ask_again)
+    assert not set(asked_again) & set(half)
+    assert len(asked_again) + len(half) == len(asked)
+    assert replayed.tags[0].faithfulness["random"] == whole.tags[0].faithfulness["random"]
+    assert [r["dropped"] for r in replayed.tags[0].faithfulness["remove"]] == [True] * 3
+    assert replayed.stats["tagger_calls"] == len(asked)  # the job's calls, over both of its runs
+    assert replayed.stats["faithfulness_calls"] == whole.stats["faithfulness_calls"]
+
+
+def test_a_tagger_failing_on_the_faithfulness_mixes_keeps_the_weights_and_the_self_check():
+    explainer, ask, _ = drummy_explainer(faithfulness=FAITHFUL)
+    explainer.run(ask)
+    needed = {mask_key(m) for m in explainer._round_masks()} | {
+        mask_key(m) for m in explainer._checks.self_check_masks()}
+    known = {k: v for k, v in explainer._answers.items() if k in needed}  # sampling and self-check
+    again, _, _ = drummy_explainer(faithfulness=FAITHFUL)
+    again.remember(known, ("drummy", "floor"))
+
+    def failing(query):
+        raise TaggerUnreachableError("tagger went away")
+
+    tag = again.run(failing).tags[0]
+    assert tag.self_check[0].still_top and tag.faithfulness is None
+    assert tag.error["stage"] == "checking" and "faithfulness mixes: tagger went away" in tag.error["detail"]
