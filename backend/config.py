@@ -37,6 +37,9 @@ class Settings:
     max_concurrency: int = 16
     quota_active_jobs: int = 10  # per API key: explanations queued or running (0: no limit)
     quota_stored_bytes: int = 1024**3  # per API key: audio, stems and results kept (0: no limit)
+    quota_active_studies: int = 2  # per API key: studies with a job queued or running (0: no limit)
+    max_study_clips: int = 100  # clips in one study (its uploads and earlier explanations together)
+    max_study_bytes: int = 512 * 1024 * 1024  # one POST /studies, every clip and the request together
     job_attempts: int = 3  # runs of one job, counting resumes after a lost worker
     lease_seconds: int = 15  # a running job whose worker is silent this long is taken over
     separation_cache_ttl: int = 24 * 3600

@@ -18,7 +18,7 @@ ADMIT_REFUSED_ACTIVE, ADMIT_REFUSED_BYTES = 1, 2  # what ADMIT answers when it r
 @dataclass(frozen=True)
 class Quota:
     """What one API key may hold at once; 0 means no limit."""
-    active_jobs: int = 0  # explanations queued or running
+    active_jobs: int | None = 0  # explanations queued or running; None: a study's job, admitted with its study
     stored_bytes: int = 0  # audio, stems and results kept
 
 
@@ -55,3 +55,16 @@ def bytes_quota_error(kept: int, size: int, limit: int, oldest_expires: float | 
     return QuotaExceeded(f"this API key keeps {kept:,} bytes of audio and results; with this upload "
                          f"({size:,} bytes) that is over its limit of {limit:,}; delete explanations it no "
                          "longer needs (DELETE /explanations/{id}) or wait until the oldest expires", retry_after)
+
+
+def active_studies_error(active: int) -> QuotaExceeded:
+    return QuotaExceeded(f"this API key has {active} studies with explanations queued or running, its limit "
+                         "(AUDIOLIME_QUOTA_ACTIVE_STUDIES); submit another when one of them has ended, or "
+                         "delete one (DELETE /studies/{id})", ACTIVE_RETRY_AFTER)
+
+
+def study_bytes_quota_error(clips: int, size: int, limit: int, retry_after: int) -> QuotaExceeded:
+    return QuotaExceeded(f"this API key's kept audio and results, with this study's {clips} clips ({size:,} bytes "
+                         f"of audio), would be over its limit of {limit:,} bytes; nothing of the study was kept; "
+                         "delete explanations or studies it no longer needs, or wait until the oldest expires",
+                         retry_after)

@@ -20,6 +20,15 @@ Across jobs:
   {p}:metrics               hash   counters for /metrics
   {p}:workers               zset   live workers: name → when its heartbeat lapses (Redis clock)
   {p}:separations:{key}     hash   cached stems of one (audio, model), FLAC
+Per study (expire with the study's TTL; its jobs are ordinary jobs, above, of the same owner):
+  {p}:study:{id}            hash   record: owner, created_at, expires_at, request, clips (names), explanations
+                                   and comparisons (job ids, one per clip; comparisons [] or one per clip),
+                                   creating (while its jobs are being created); once every job has ended:
+                                   status, finished_at, progress, outcome (each clip's status and error)
+  {p}:study:{id}:report     string the report (backend.study_report), JSON; written once, when the study ends
+Across studies:
+  {p}:owner:{owner}:studies         zset  study ids by creation time (listing)
+  {p}:owner:{owner}:studies:active  set   the owner's studies with a job queued or running (quota)
 """
 from __future__ import annotations
 
@@ -33,9 +42,10 @@ import redis
 from backend import redis_scripts
 from backend.monitoring import Monitoring
 from backend.stages import Stage
+from backend.study_records import StudyRecords
 from backend.quotas import ADMIT_REFUSED_ACTIVE, Quota, active_quota_error, bytes_quota_error, check_room
 
-class Store(Monitoring):
+class Store(Monitoring, StudyRecords):
     def __init__(self, connection: redis.Redis, prefix: str, ttl: int, lease_seconds: int = 15):
         self.redis = connection
         self.prefix = prefix
@@ -47,6 +57,8 @@ class Store(Monitoring):
         self._admit = connection.register_script(redis_scripts.ADMIT)
         self._beat = connection.register_script(redis_scripts.BEAT)
         self._live = connection.register_script(redis_scripts.LIVE)
+        self._admit_study = connection.register_script(redis_scripts.ADMIT_STUDY)
+        self._end_study = connection.register_script(redis_scripts.END_STUDY)
 
     # -- keys ---------------------------------------------------------------
     def key(self, job_id: str, part: str | None = None) -> str:
@@ -88,20 +100,21 @@ class Store(Monitoring):
 
     # -- creation and reading ----------------------------------------------------
     def create(self, owner: str, request: dict, audio: bytes, stems: dict[str, bytes],
-               secret: dict | None, timeout: int, quota: Quota | None = None) -> str:
+               secret: dict | None, timeout: int, quota: Quota | None = None, job_id: str | None = None) -> str:
         """Store a new job, if its owner's quota and the store's room allow (QuotaExceeded,
-        StorageFull otherwise; nothing is written then)."""
+        StorageFull otherwise; nothing is written then). A study names its jobs' ids beforehand."""
         quota = quota or Quota()
         size = len(audio) + sum(map(len, stems.values()))
         check_room(self.redis, size)
-        job_id = uuid.uuid4().hex
+        job_id = job_id or new_id()
         now = time.time()
         record = {"id": job_id, "owner": owner, "stage": Stage.QUEUED.value, "created_at": now,
                   "request": json.dumps(request), "done": 0, "total": 0, "attempts": 0,
                   "expires_at": now + self.ttl, "timeout": timeout}
         keys = [self.key(job_id), self.owner_key(owner, "active"), self.owner_key(owner, "bytes"),
                 self.owner_key(owner), self.active_key, self.metrics_key]
-        args = [job_id, self.key(""), quota.active_jobs, quota.stored_bytes, size, self.ttl, now]
+        active = -1 if quota.active_jobs is None else quota.active_jobs  # -1: a study's job, not counted
+        args = [job_id, self.key(""), active, quota.stored_bytes, size, self.ttl, now]
         refused, amount = self._admit(keys=keys, args=args + [x for item in record.items() for x in item])
         if refused == ADMIT_REFUSED_ACTIVE:
             raise active_quota_error(int(amount))
@@ -126,14 +139,16 @@ class Store(Monitoring):
                 pipe.set(self.key(job_id, "secret"), json.dumps(secret), ex=self.ttl)
             pipe.execute()
 
-    def _discard(self, job_id: str, owner: str) -> None:
-        with self.redis.pipeline() as pipe:
-            pipe.delete(*(self.key(job_id, part) for part in (None, "audio", "stems", "secret")))
-            pipe.srem(self.owner_key(owner, "active"), job_id)
-            pipe.hdel(self.owner_key(owner, "bytes"), job_id)
-            pipe.zrem(self.owner_key(owner), job_id)
-            pipe.srem(self.active_key, job_id)
-            pipe.execute()
+    def _discard(self, job_id: str, owner: str, pipe=None) -> None:
+        """Take back a job that was never queued: as if it had not been created."""
+        batch = pipe if pipe is not None else self.redis.pipeline()
+        batch.delete(*(self.key(job_id, part) for part in (None, "audio", "stems", "secret")))
+        batch.srem(self.owner_key(owner, "active"), job_id)
+        batch.hdel(self.owner_key(owner, "bytes"), job_id)
+        batch.zrem(self.owner_key(owner), job_id)
+        batch.srem(self.active_key, job_id)
+        if pipe is None:
+            batch.execute()
 
     def record(self, job_id: str) -> dict | None:
         raw = self.redis.hgetall(self.key(job_id))
@@ -187,7 +202,7 @@ class Store(Monitoring):
         record = self.record(job_id)
         if record is None or Stage(record["stage"]).done:
             return None
-        token = uuid.uuid4().hex
+        token = new_id()
         self._update(job_id, {"token": token, "rq_job_id": rq_job_id, "attempts": record["attempts"] + 1,
                               "started_at": record.get("started_at", time.time())})
         self.renew_lease(job_id, token)
@@ -319,3 +334,8 @@ class Store(Monitoring):
 
     def active_jobs(self) -> list[str]:
         return [i.decode() for i in self.redis.smembers(self.active_key)]
+
+
+def new_id() -> str:
+    """A job's, a study's or a run's id: 32 hexadecimal characters."""
+    return uuid.uuid4().hex

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, request
 from rq import Queue
 
 from backend import separators
@@ -29,7 +29,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     separators.load_plugins(settings.separator_plugins)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    # App-wide, the larger limit; each request gets its route's own (a study's is set by its blueprint).
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_upload_bytes, settings.max_study_bytes)
+
+    @app.before_request
+    def upload_limit() -> None:
+        request.max_content_length = settings.max_upload_bytes
+
     app.json.sort_keys = False
     connection = connect_fast_fail(settings.redis_url)
     app.extensions["audiolime"] = Services(
@@ -41,9 +47,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     problems.register(app)
     # The views need the app's pieces (the store, the queue) through current_app: imported here.
-    from service.views import audio, explanations, health, pages, samples, visuals  # noqa: PLC0415
+    from service.views import audio, explanations, health, pages, samples, studies, visuals  # noqa: PLC0415
 
     app.register_blueprint(explanations.blueprint)
+    app.register_blueprint(studies.blueprint)
     app.register_blueprint(audio.blueprint)
     app.register_blueprint(samples.blueprint)
     app.register_blueprint(visuals.blueprint)

@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
-        limit = app.config["MAX_CONTENT_LENGTH"]
+        limit = request.max_content_length  # the route's own limit (service.app, service.views.studies)
         sent = request.content_length
         size = f"{sent:,} bytes were sent" if sent else "the upload is larger"
         return problem_response(413, "Upload too large", f"{size}; this service takes at most {limit:,} bytes "

@@ -36,18 +36,19 @@ def read_submission(http: Request, settings: Settings, policy: NetworkPolicy) ->
     if http.mimetype != "multipart/form-data":
         raise Problem(415, "Unsupported media type", "send multipart/form-data with an `audio` file and a "
                       "`request` JSON part")
-    job_request, headers = _job_request(http, settings)
+    job_request = JobRequest.from_dict(read_request_json(http), settings)
+    headers = dict(job_request.tagger.headers)
     check_url(job_request.tagger.url, policy)
     audio = _file(http, "audio")
-    info = _audio_info(audio, settings)
-    _check_fits_audio(job_request, info)
+    info = audio_info(audio, settings)
+    check_fits_audio(job_request, info)
     stems = _stems(http, job_request.separator, info, settings)
     if job_request.separator != PROVIDED:
-        _check_separator_model(job_request.separator, settings)
+        check_separator_model(job_request.separator, settings)
     return Submission(job_request, audio, stems, info.seconds, {"headers": headers} if headers else {})
 
 
-def _audio_info(audio: bytes, settings: Settings) -> AudioInfo:
+def audio_info(audio: bytes, settings: Settings) -> AudioInfo:
     """Length, rate and channels, read through once in constant memory: the API never holds the samples,
     and a header promising more than the duration limit is refused before anything is decoded."""
     _check_format(header_info(audio), settings)
@@ -71,7 +72,7 @@ def _check_format(header: AudioInfo, settings: Settings) -> None:
         raise LimitError(f"the audio has {header.channels} channels; this service takes mono or stereo")
 
 
-def _check_fits_audio(job_request: JobRequest, info: AudioInfo) -> None:
+def check_fits_audio(job_request: JobRequest, info: AudioInfo) -> None:
     """What the worker would refuse about this audio, refused now instead."""
     try:
         check_sample_rate(info.sample_rate)
@@ -80,7 +81,8 @@ def _check_fits_audio(job_request: JobRequest, info: AudioInfo) -> None:
     segments_for(job_request.settings, info.frames, info.sample_rate)
 
 
-def _job_request(http: Request, settings: Settings) -> tuple[JobRequest, dict]:
+def read_request_json(http: Request) -> dict:
+    """The `request` part (a file or a form field), parsed: 400 when missing, malformed or nested too deeply."""
     part = http.files.get("request")
     raw = part.read() if part else http.form.get("request")
     if not raw:
@@ -94,8 +96,7 @@ def _job_request(http: Request, settings: Settings) -> tuple[JobRequest, dict]:
         raise Problem(400, "Malformed JSON", f"the `request` part is not valid JSON: {exc}") from exc
     if _depth(data) > MAX_JSON_DEPTH:
         raise _nested_too_deeply()
-    request = JobRequest.from_dict(data, settings)
-    return request, dict(request.tagger.headers)
+    return data
 
 
 def _nested_too_deeply() -> Problem:
@@ -157,7 +158,7 @@ def _stem(name: str, data: bytes, mixture: AudioInfo, settings: Settings) -> byt
     return data
 
 
-def _check_separator_model(separator: str, settings: Settings) -> None:
+def check_separator_model(separator: str, settings: Settings) -> None:
     missing = separators.kind(separator).missing(settings)
     if missing:
         raise Problem(422, "Separator not available", missing)

@@ -25,7 +25,10 @@ answers the next ones with these (200 = normal; 429 and 503 carry Retry-After: 1
 nan|wrong-count|missing-tag|html corrupts normal answers; --delay S sleeps before each /predict
 answer; --require-header "Name: value" answers 401 to /predict requests without it (with
 --echo-credentials, quoting the value it got, as careless servers do);
---constant-tag NAME=SCORE adds a tag scored SCORE for every clip (a tag no mix can move).
+--constant-tag NAME=SCORE adds a tag scored SCORE for every clip (a tag no mix can move);
+--refuse-louder-than RMS answers 400 to a batch holding a clip whose RMS (its `loud` level) is above
+RMS, so that one loud clip of many fails while the others are scored; --labels low,mid,high answers
+only these tags, in this order (without `loud`, which is never below a band, a band can be the top tag).
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ import numpy as np
 import soundfile
 
 LABELS = ("low", "mid", "high", "loud")
+LOUD = LABELS.index("loud")
 LOW_MID_HZ, MID_HIGH_HZ = 250.0, 2000.0
 FAULTS = ("none", "nan", "wrong-count", "missing-tag", "html")
 RETRY_AFTER_SECONDS = {429: 1, 503: 1}
@@ -109,9 +113,9 @@ def parse_batch(body: bytes, content_type: str) -> tuple[int, list[np.ndarray]]:
     return sample_rate, [decode_clip(i, clip, sample_rate, channels) for i, clip in enumerate(clips)]
 
 
-def apply_fault(fault: str, answer_number: int, scores: list[list[float]]) -> dict:
+def apply_fault(fault: str, answer_number: int, scores: list[list[float]], labels=LABELS) -> dict:
     """The /predict answer, corrupted as --fault asks (the html fault is handled by the caller)."""
-    labels = list(LABELS)
+    labels = list(labels)
     if fault == "nan":
         for row in scores:
             row[0] = float("nan")  # json.dumps writes the bare token NaN, as a sloppy server would
@@ -157,6 +161,8 @@ class Behaviour:
     constant_tag: tuple[str, float] | None = None
     retry_after: int | None = None  # seconds, instead of RETRY_AFTER_SECONDS
     echo_credentials: bool = False
+    loudest: float | None = None  # --refuse-louder-than: a batch with a louder clip is answered 400
+    labels: tuple[str, ...] = LABELS  # --labels: the tags answered, in order
     answers: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # not reset by /stats/reset
 
     def next_status(self) -> int:
@@ -164,6 +170,9 @@ class Behaviour:
             return self.planned.popleft()
         except IndexError:
             return 200
+
+    def too_loud(self, rms: float) -> bool:
+        return self.loudest is not None and rms > self.loudest
 
     def authorised(self, headers) -> bool:
         return self.required_header is None or headers.get(self.required_header[0]) == self.required_header[1]
@@ -227,12 +236,24 @@ class Handler(BaseHTTPRequestHandler):
         elif behaviour.fault == "html":
             self.send_bytes(200, "text/html; charset=utf-8", HTML_PAGE)
         else:
-            scores = [band_levels(clip, batch[0]) for clip in batch[1]]
-            answer = apply_fault(behaviour.fault, next(behaviour.answers), scores)
-            if behaviour.constant_tag is not None:
-                name, score = behaviour.constant_tag
-                answer = {"labels": answer["labels"] + [name], "scores": [row + [score] for row in answer["scores"]]}
-            self.send_json(200, answer)
+            self.answer(batch)
+
+    def answer(self, batch: tuple[int, list[np.ndarray]]) -> None:
+        """The band levels of a parsed batch, as the options shape them."""
+        behaviour = self.server.behaviour
+        levels = [band_levels(clip, batch[0]) for clip in batch[1]]
+        loud = next((i for i, row in enumerate(levels) if behaviour.too_loud(row[LOUD])), None)
+        if loud is not None:
+            self.send_problem(400, "Clip refused", f"clips[{loud}] is too loud: RMS {levels[loud][LOUD]:.4f}, "
+                              f"above {behaviour.loudest:g}")
+            return
+        columns = [LABELS.index(name) for name in behaviour.labels]
+        scores = [[row[c] for c in columns] for row in levels]
+        answer = apply_fault(behaviour.fault, next(behaviour.answers), scores, behaviour.labels)
+        if behaviour.constant_tag is not None:
+            name, score = behaviour.constant_tag
+            answer = {"labels": answer["labels"] + [name], "scores": [row + [score] for row in answer["scores"]]}
+        self.send_json(200, answer)
 
     def send_json(self, status: int, payload: dict) -> None:
         self.send_bytes(status, "application/json", json.dumps(payload).encode())
@@ -256,6 +277,13 @@ def status_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]  # argparse reports the ValueError
 
 
+def label_list(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(","))
+    if not names or len(set(names)) != len(names) or not set(names) <= set(LABELS):
+        raise argparse.ArgumentTypeError(f"--labels takes distinct tags of {list(LABELS)}, got {text!r}")
+    return names
+
+
 def constant_tag(text: str) -> tuple[str, float]:
     name, equals, score = text.partition("=")
     if not equals or not name or name in LABELS:
@@ -275,6 +303,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--constant-tag", type=constant_tag, default=None, metavar="NAME=SCORE")
     parser.add_argument("--retry-after", type=int, default=None, metavar="SECONDS")
     parser.add_argument("--echo-credentials", action="store_true")
+    parser.add_argument("--refuse-louder-than", type=float, default=None, metavar="RMS")
+    parser.add_argument("--labels", type=label_list, default=LABELS, metavar="TAG,TAG,...")
     args = parser.parse_args(argv)
     if args.fail_first < 0 or args.delay < 0:
         parser.error("--fail-first and --delay must be ≥ 0")
@@ -292,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     planned = deque([500] * args.fail_first + args.status_sequence)
     behaviour = Behaviour(planned, args.fault, args.delay, args.require_header, args.constant_tag,
-                          args.retry_after, args.echo_credentials)
+                          args.retry_after, args.echo_credentials, args.refuse_louder_than, args.labels)
     with TaggerServer((args.host, args.port), behaviour) as server:
         host, port = server.server_address[:2]
         print(f"listening on http://{host}:{port}", flush=True)  # the socket already listens here

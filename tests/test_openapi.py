@@ -24,6 +24,6 @@ def test_every_route_is_in_the_spec():
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<job_id>", "{id}").replace("<int:index>", "{index}").replace("<name>", "{name}")
+        path = rule.rule.replace("<job_id>", "{id}").replace("<study_id>", "{id}").replace("<int:index>", "{index}").replace("<name>", "{name}")
         served |= {(path, method) for method in rule.methods if method in ("GET", "POST", "DELETE")}
     assert served == documented

@@ -254,6 +254,23 @@ def test_require_header_answers_401_without_it(serve):
     assert levels(predict(address, tone(110.0), headers={"Authorization": "Bearer secret"}))[0]["low"] > 0.3
 
 
+def test_refuse_louder_than_answers_400_to_a_batch_with_a_loud_clip_only(serve):
+    address = serve("--refuse-louder-than", "0.3")
+    quiet, loud = 0.2 * tone(110.0) / AMPLITUDE, tone(110.0)  # RMS 0.141 and 0.354
+    assert levels(predict(address, quiet, quiet))[0]["loud"] == pytest.approx(0.2 / math.sqrt(2), rel=1e-2)
+    problem = assert_problem(predict(address, quiet, loud), 400)
+    assert problem["title"] == "Clip refused" and "clips[1] is too loud: RMS 0.35" in problem["detail"]
+    assert "above 0.3" in problem["detail"]
+    assert levels(predict(address, quiet))[0]["low"] > 0.1  # the next quiet batch is scored again
+
+
+def test_labels_answers_only_those_tags_in_that_order(serve):
+    answer = predict(serve("--labels", "high,low"), tone(110.0), tone(4000.0)).json()
+    assert answer["labels"] == ["high", "low"]
+    assert answer["scores"][0][1] == pytest.approx(AMPLITUDE / math.sqrt(2), rel=1e-2) and answer["scores"][0][0] < 1e-3
+    assert answer["scores"][1][0] == pytest.approx(AMPLITUDE / math.sqrt(2), rel=1e-2) and answer["scores"][1][1] < 1e-3
+
+
 def test_stats_count_requests_clips_and_batch_sizes(serve):
     address = serve()
     assert stats(address) == {"requests": 0, "clips": 0, "batches": [], "last_request_at": None}
@@ -289,7 +306,8 @@ def test_stats_are_exact_under_concurrent_requests(serve):
 
 @pytest.mark.parametrize("options", [
     ["--status-sequence", "503,abc"], ["--status-sequence", "42"], ["--require-header", "Authorization"],
-    ["--fault", "bogus"], ["--delay", "-1"], ["--fail-first", "-2"],
+    ["--fault", "bogus"], ["--delay", "-1"], ["--fail-first", "-2"], ["--refuse-louder-than", "loud"],
+    ["--labels", "low,bass"], ["--labels", "low,low"],
 ])
 def test_bad_options_are_refused(options):
     done = subprocess.run([sys.executable, "-m", "taggers.reference", "--port", "0", *options],

@@ -1,0 +1,176 @@
+"""Studies: one explanation request run on many clips. Submitting, reading, listing, deleting.
+
+A study is one ordinary explanation job per clip (and per comparison separator), created and
+queued as POST /explanations creates and queues one, so any worker anywhere takes them; the
+study is admitted as one against the key's quota of active studies, and its jobs count against
+the key's bytes. Once every job has ended, the report is computed once and kept with the study.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, request, url_for
+
+from backend.queueing import enqueue_run, job_timeout
+from backend.quotas import Quota, QuotaExceeded, study_bytes_quota_error
+from backend.stages import Stage
+from backend.store import new_id
+from backend.studies import JOB_ID
+from backend.study_records import study_jobs
+from backend.study_report import build_report
+from service.auth import current_owner
+from service.problems import Problem
+from service.study_status import ENDED, clip_states, document, progress, study_status, summary
+from service.study_submission import Clip, StudySubmission, read_study
+from service.views.explanations import MAX_PAGE, int_arg, services
+
+blueprint = Blueprint("studies", __name__)
+NOT_YET_CREATED = {"stage": Stage.QUEUED.value, "done": 0, "total": 0, "error": None}
+
+
+@blueprint.before_request
+def upload_limit():
+    """The app's MAX_CONTENT_LENGTH is the larger of the two upload limits; a study has its own."""
+    limit = services().settings.max_study_bytes
+    request.max_content_length = limit  # what the parser enforces when no Content-Length is sent
+    sent = request.content_length
+    if sent is not None and sent > limit:
+        raise Problem(413, "Upload too large", f"{sent:,} bytes were sent; this service takes at most {limit:,} bytes "
+                      "per study (AUDIOLIME_MAX_STUDY_BYTES: every clip and the request together)")
+
+
+def owned_study(study_id: str) -> dict:
+    """The caller's study, or 404 (another key's study looks exactly like a missing one)."""
+    shown = study_id if len(study_id) <= 40 else study_id[:40] + "…"
+    record = services().store.owned_study(study_id, current_owner()) if JOB_ID.fullmatch(study_id) else None
+    if record is None:
+        raise Problem(404, "Not found", f"no study {shown!r} for this API key (study ids are 32 hexadecimal "
+                      "characters; it may have expired or been deleted)")
+    return record
+
+
+@blueprint.post("/studies")
+def submit():
+    owner = current_owner()
+    s = services()
+    submission = read_study(request, s.settings, s.policy, s.store, owner)
+    study_id, clips = _create(owner, submission)
+    location = url_for("studies.status", study_id=study_id)
+    body = {"id": study_id, "status": "queued", "status_url": location, "ttl_seconds": s.settings.result_ttl,
+            "clips": clips}
+    return body, 202, {"Location": location}
+
+
+def _create(owner: str, submission: StudySubmission) -> tuple[str, list[dict]]:
+    """The study's record, then its jobs (taken back, all of them, if one cannot be stored), then their runs."""
+    s = services()
+    study, clips = submission.request, submission.clips
+    study_id = new_id()
+    ids = {"explanations": [new_id() for _ in clips],
+           "comparisons": [new_id() for _ in clips] if study.comparison else []}
+    s.store.admit_study(owner, study_id, study.to_dict(), [c.name for c in clips], ids["explanations"],
+                        ids["comparisons"], s.settings.quota_active_studies)
+    requests = [job_request.to_dict() for job_request in study.job_requests()]  # the same for every clip
+    runs = []
+    try:
+        for i, clip in enumerate(clips):
+            job_ids = [ids["explanations"][i]] + ids["comparisons"][i:i + 1]
+            runs += _create_jobs(owner, submission, clip, list(zip(job_ids, requests)))
+    except QuotaExceeded as exc:
+        s.store.discard_study(study_id, owner)
+        raise study_bytes_quota_error(len(clips), submission.size, s.settings.quota_stored_bytes,
+                                      exc.retry_after) from exc
+    except BaseException:
+        s.store.discard_study(study_id, owner)
+        raise
+    s.store.study_created(study_id)
+    for job_id, timeout in runs:
+        s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queue, job_id, timeout))
+    listed = [{"clip": clip.name, "explanation": ids["explanations"][i],
+               "comparison": ids["comparisons"][i] if ids["comparisons"] else None} for i, clip in enumerate(clips)]
+    return study_id, listed
+
+
+def _create_jobs(owner: str, submission: StudySubmission, clip: Clip,
+                 jobs: list[tuple[str, dict]]) -> list[tuple[str, int]]:
+    """One clip's jobs (its explanation, its comparison: id and public request), stored as POST
+    /explanations stores one; their ids and timeouts."""
+    s = services()
+    audio = clip.read()
+    if audio is None:
+        raise Problem(422, "Explanation not available", f"`explanations`: the audio of {clip.name!r} was deleted "
+                      "while the study was being created")
+    quota = Quota(None, s.settings.quota_stored_bytes)  # admitted with the study, not one by one
+    runs = []
+    for job_id, public in jobs:
+        timeout = job_timeout(public, clip.seconds)
+        s.store.create(owner, public, audio, {}, submission.secret, timeout, quota, job_id=job_id)
+        runs.append((job_id, timeout))
+    return runs
+
+
+@blueprint.get("/studies")
+def list_studies():
+    limit = int_arg("limit", 20, 1, MAX_PAGE)
+    offset = int_arg("offset", 0, 0, 10**9)
+    records, total = services().store.list_studies(current_owner(), offset, limit)
+    following = offset + limit
+    next_url = url_for("studies.list_studies", limit=limit, offset=following) if following < total else None
+    items = [summary(record, *_state(record)) for record in records]
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": next_url}
+
+
+@blueprint.get("/studies/<study_id>")
+def status(study_id: str):
+    record = owned_study(study_id)
+    s = services()
+    if "status" not in record:
+        clips, states = _live(record)
+        status_now = study_status(clips)
+        if status_now not in ENDED:
+            return document(record, status_now, progress(clips, states), clips, None, s.settings.result_ttl)
+        _end(record, clips, states)
+        record = owned_study(study_id)  # the ending as stored (another request may have written it first)
+    return document(record, record["status"], record["progress"], record["outcome"], s.store.study_report(study_id),
+                    s.settings.result_ttl)
+
+
+def _state(record: dict) -> tuple[str, dict]:
+    """Status and progress: as stored once the study has ended, else from its jobs now."""
+    if "status" in record:
+        return record["status"], record["progress"]
+    clips, states = _live(record)
+    return study_status(clips), progress(clips, states)
+
+
+def _live(record: dict) -> tuple[list[dict], list[dict]]:
+    """Each clip's state from its jobs' records now, and those records."""
+    states = services().store.job_states(study_jobs(record))
+    if "creating" in record:  # its jobs are being created: those not there yet are not gone
+        states = [state or NOT_YET_CREATED for state in states]
+    return clip_states(record, states), states
+
+
+def _end(record: dict, clips: list[dict], states: list[dict]) -> None:
+    """The report over the clips that finished (the others listed with their errors), stored once."""
+    store = services().store
+    finished = [clip for clip in clips if clip["status"] == "finished"]
+    results = store.results([clip["explanation"] for clip in finished])
+    compared = store.results([clip["comparison"] for clip in finished]) if record["comparisons"] else None
+    done, comparison = [], ([] if compared is not None else None)
+    for clip, result, other in zip(finished, results, compared or [None] * len(finished)):
+        if result is None or (comparison is not None and other is None):  # deleted since: as gone as expired
+            clip.update(status="failed", error={"title": "Explanation gone", "detail": "an explanation of the clip "
+                        "was deleted as the study ended", "explanation": clip["explanation"]})
+            continue
+        done.append({"clip": clip["clip"], "result": result})
+        if comparison is not None:
+            comparison.append({"clip": clip["clip"], "result": other})
+    failed = [{"clip": clip["clip"], "error": clip["error"]} for clip in clips if clip["status"] != "finished"]
+    report = build_report(done, comparison, record["request"].get("self_check_k"), failed)
+    store.end_study(record["id"], record["owner"], study_status(clips), progress(clips, states), clips, report)
+
+
+@blueprint.delete("/studies/<study_id>")
+def delete(study_id: str):
+    owned_study(study_id)
+    services().store.delete_study(study_id, current_owner())
+    return "", 204
