@@ -8,6 +8,7 @@ from rq.job import Callback
 
 RUN = "worker.jobs.run_explanation"  # by dotted path: the API never imports the worker's code
 ON_FAILURE = "worker.jobs.on_run_failure"
+LOAD_WAIT_ALLOWANCE = 600  # seconds a job may wait for a tagger's model to load (worker/tagger/loading.py)
 SEPARATION_ALLOWANCE = 120  # seconds: model load plus separation of a long clip on a slow CPU
 
 
@@ -25,7 +26,7 @@ def job_timeout(request: dict, duration_seconds: float) -> int:
     batches = math.ceil(unique / tagger.get("batch_size", 16)) / tagger.get("concurrency", 2)
     sending = tagger.get("send_timeout") or tagger.get("read_timeout", 60)
     per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5) + sending) * 0.25
-    estimate = SEPARATION_ALLOWANCE + 4 * duration_seconds + batches * per_batch
+    estimate = SEPARATION_ALLOWANCE + LOAD_WAIT_ALLOWANCE + 4 * duration_seconds + batches * per_batch
     return int(min(max(estimate, 600), 24 * 3600))
 
 

@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import requests  # noqa: E402
 
 from engine.components import Factorization  # noqa: E402
 from engine.mixing import Mixer  # noqa: E402
@@ -37,6 +36,7 @@ from engine.perturbations import perturb  # noqa: E402
 from engine.segments import equal_segments  # noqa: E402
 from engine.sources import Sources  # noqa: E402
 from tests.integration.harness import Processes  # noqa: E402
+from tests.servers.top_labels import LABELS as TOP_LABELS  # noqa: E402
 from worker.querying import query_masks  # noqa: E402
 from worker.tagger.client import TaggerClient  # noqa: E402
 from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
@@ -72,6 +72,8 @@ def specs(urls: dict[str, str]) -> dict[str, TaggerSpec]:
                                           options={"labels": LABELS, "input": "b64_wav"}),
         "file_upload (wav16)": _upload(urls["upload"], "wav16"),
         "file_upload (flac)": _upload(urls["upload"], "flac"),
+        "file_upload raw (wav16)": _raw(urls["raw"], "wav16"),
+        "file_upload raw (flac)": _raw(urls["raw"], "flac"),
     }
 
 
@@ -81,10 +83,19 @@ def _upload(url: str, encoding: str) -> TaggerSpec:
                                "name_key": "label", "score_key": "confidence"})
 
 
+def _raw(url: str, encoding: str) -> TaggerSpec:
+    """The clip as the whole body, Hugging Face audio classification's way (top 5 of 8 labels answered)."""
+    return TaggerSpec(url=url, protocol="file_upload", encoding=encoding, headers={"Authorization": "Bearer bench"},
+                      options={"body": "raw", "scores_path": "@", "name_key": "label", "score_key": "score",
+                               "labels": list(TOP_LABELS)})
+
+
 def start_servers(processes: Processes) -> dict[str, str]:
     commands = {"json": ["taggers.reference"], "oip": ["tests.servers.oip"], "kserve": ["tests.servers.kserve_v1"],
-                "upload": ["tests.servers.commercial_api", "--api-key", "bench", "--rps", "100000"]}
-    paths = {"json": "/predict", "oip": "", "kserve": "/v1/models/bands:predict", "upload": "/v1/analyze"}
+                "upload": ["tests.servers.commercial_api", "--api-key", "bench", "--rps", "100000"],
+                "raw": ["tests.servers.huggingface", "--token", "bench"]}
+    paths = {"json": "/predict", "oip": "", "kserve": "/v1/models/bands:predict", "upload": "/v1/analyze",
+             "raw": "/models/audiolime/bands"}
     urls = {}
     for name, (module, *options) in commands.items():
         child = subprocess.Popen([sys.executable, "-m", module, "--port", "0", *options], cwd=ROOT,
@@ -135,7 +146,7 @@ def main() -> None:
         for name, spec in specs(urls).items():
             client = TaggerClient(spec, session)
             batch = client.encode(mixes[: spec.batch_size])
-            print(f"  {name:22s} {len(batch.outgoing.body) / len(batch.owners) / 1e6:6.2f} MB")
+            print(f"  {name:24s} {len(batch.outgoing.body) / len(batch.owners) / 1e6:6.2f} MB")
         print("throughput, clips/s (30 s clips): tagger's maximum (direct, best concurrency) vs through the worker")
         for name, spec in specs(urls).items():
             client = TaggerClient(spec, session)
@@ -145,7 +156,7 @@ def main() -> None:
             for _ in range(REPEATS):  # alternated, best of each: a passing load spike hits both alike
                 maximum = max(maximum, direct(client, mixes, concurrency, clips))
                 reached = max(reached, through_worker(spec, session, the_mixer, masks[:clips], concurrency))
-            print(f"  {name:22s} max {maximum:6.1f} (concurrency {concurrency}), worker {reached:6.1f} "
+            print(f"  {name:24s} max {maximum:6.1f} (concurrency {concurrency}), worker {reached:6.1f} "
                   f"-> {reached / maximum:.0%}   ({clips} clips a run)")
     finally:
         processes.stop_all()

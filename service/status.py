@@ -27,6 +27,7 @@ def summary(record: dict) -> dict:
         "id": record["id"],
         "status": coarse_status(stage),
         "stage": stage.value,
+        "waiting": record.get("waiting") or None,
         "progress": {"done": done, "total": total, "percent": percent, "confidence": record.get("confidence")},
         "created_at": iso(record["created_at"]),
         "started_at": iso(record.get("started_at")),

@@ -103,7 +103,8 @@ class ExplanationRun:
         sources = self._sources(request["separator"], waveform, sample_rate)
         factorization = factorize(waveform, sample_rate, sources, settings)
         mixer = Mixer(factorization.conform(spec.sample_rate, spec.channels))
-        client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait)
+        client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait,
+                              on_loading=self._waiting)
         shared = self.store.answers_key(record["owner"], answers_context(factorization, request["tagger"]))
         self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)
         answerer = Answerer(self.store, self.job_id, self.token, shared, mixer, client, self.lease.keep_going,
@@ -115,7 +116,7 @@ class ExplanationRun:
         explanation = explainer.run(answerer)  # fitting happens between its rounds: no stage of its own
         used = explanation.stats["tagger_calls"] + explanation.stats["reused"]
         self._progress(used, used, explainer.confidence)
-        explanation.stats["tagger"] = self.stats.to_dict()
+        explanation.stats["tagger"] = self.stats.report()
         explanation.provenance = {"separator": self._model_id(request["separator"]),
                                   "tagger_labels": list(explainer.labels), "tagger_url": spec.url,
                                   "tagger_protocol": spec.protocol}
@@ -123,6 +124,10 @@ class ExplanationRun:
         self._enter(Stage.FINISHED)
         self._guard()
         self.store.finish(self.job_id, result, samples_npz(explainer.samples()))
+
+    def _waiting(self, status: str | None) -> None:
+        """What the job waits for, shown in its status (the tagger loading its model); None: nothing."""
+        self.store.set_stage(self.job_id, self._stage, waiting=status or "")
 
     def _enter_once(self, stage: Stage) -> None:
         if stage is not self._stage:

@@ -1,4 +1,5 @@
-"""TaggerClient against the real reference tagger on loopback: answers, retries, backoff, errors.
+"""TaggerClient against the real reference tagger on loopback: answers, retries, backoff, errors;
+and against a Hugging Face-style host that is still loading its model.
 
 Backoff is observed, not waited for: the client gets a `sleep` that records the delays
 and a seeded random generator, so the jittered delays are known in advance.
@@ -13,10 +14,15 @@ import threading
 import numpy as np
 import pytest
 
-from engine.errors import TaggerResponseError, TaggerUnreachableError
+import requests
+
+from engine.errors import CancelledError, TaggerResponseError, TaggerUnreachableError
 from engine.tagger import QUOTE_LIMIT
-from tests.integration.harness import start_tagger
+from tests.integration.harness import start_server, start_tagger
+from tests.servers.top_labels import LABELS as TOP_LABELS
+from tests.worker.conftest import Recorder
 from worker.tagger.client import BACKOFF_BASE, CallStats, TaggerClient
+from worker.tagger.loading import LOAD_POLL_MAX, LoadingWait, ModelLoading
 from backend.tagger.netguard import NetworkPolicy, RefusedAddressError, guarded_session
 from backend.tagger.protocols import json_batch
 from backend.tagger.spec import REDACTED, TaggerSpec
@@ -296,3 +302,110 @@ def test_rate_limiter_spaces_request_starts():
     unlimited = RateLimiter(None, clock=lambda: now[0], sleep=sleep)
     unlimited.wait()
     assert len(slept) == 4
+
+
+# -- a model that is still loading -------------------------------------------------------------------
+
+HF_TOKEN = "hf_test_load"
+
+
+class FakeTime:
+    """A clock and a sleep that advances it: waits measured in seconds without spending them."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.delays: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        self.now += seconds
+
+
+def loading_tagger(processes, seconds: float, estimate: float) -> str:
+    return start_server(processes, "huggingface", "--token", HF_TOKEN, "--loading-seconds", str(seconds),
+                        "--estimated-time", str(estimate)) + "/models/audiolime/bands"
+
+
+def hf_client(session, url: str, **kwargs) -> TaggerClient:
+    spec = TaggerSpec(url=url, protocol="file_upload", headers={"Authorization": f"Bearer {HF_TOKEN}"},
+                      sample_rate=RATE, retries=kwargs.pop("retries", 4),
+                      options={"body": "raw", "scores_path": "@", "name_key": "label", "score_key": "score",
+                               "labels": list(TOP_LABELS)})
+    return TaggerClient(spec, session, rng=random.Random(0), **kwargs)
+
+
+def served(url: str) -> dict:
+    return requests.get(url.split("/models/")[0] + "/stats", timeout=5).json()
+
+
+def test_a_loading_model_is_waited_out_without_spending_the_retries(processes, session):
+    url = loading_tagger(processes, seconds=1.5, estimate=0.6)
+    sleep, statuses = Recorder(real=True), []
+    client = hf_client(session, url, retries=0, sleep=sleep, on_loading=statuses.append)  # not one retry allowed
+    predictions = client.predict(MIXES[:1])
+
+    np.testing.assert_allclose(predictions.scores[0, :4], [LEVEL, 0, 0, LEVEL], atol=TOLERANCE)
+    loading = served(url)["statuses"]["503"]
+    assert loading >= 3 and sleep.delays == [0.6] * loading  # the estimate, each time
+    report = client.stats.report()
+    assert (report["retries"], report["errors"], report["loading_answers"]) == (0, 0, loading)
+    assert 1.4 <= report["load_wait_seconds"] <= 2.5
+    assert statuses[0].startswith("waiting for the tagger to load its model: it estimates 0.6 s")
+    assert len(statuses) == loading + 1 and statuses[-1] is None  # the job is told when it is over
+
+
+def test_the_wait_for_a_model_is_capped_and_the_error_says_it_never_loaded(processes, session):
+    url = loading_tagger(processes, seconds=3600, estimate=100)
+    fake = FakeTime()
+    client = hf_client(session, url, sleep=fake.sleep, clock=fake.clock, load_wait=250, retries=1)
+    with pytest.raises(TaggerUnreachableError, match=r"model never finished loading: waited 250 s \(at most "
+                                                     r"250 s a job\).*currently loading") as caught:
+        client.predict(MIXES[:1])
+
+    assert fake.delays == [100, 100, 50]  # the estimate, then what is left of the budget
+    assert (caught.value.http_status, caught.value.attempts) == (503, 1)
+    assert served(url)["requests"] == 4 and client.stats.retries == 0
+
+
+def test_a_long_estimate_is_checked_on_every_two_minutes(processes, session):
+    url = loading_tagger(processes, seconds=3600, estimate=2315.2)
+    fake = FakeTime()
+    with pytest.raises(TaggerUnreachableError, match="never finished loading"):
+        hf_client(session, url, sleep=fake.sleep, clock=fake.clock).predict(MIXES[:1])
+    assert fake.delays == [LOAD_POLL_MAX] * 5  # 600 s in all (LOAD_WAIT)
+
+
+def test_cancelling_the_job_ends_a_loading_wait_at_once(processes, session):
+    url = loading_tagger(processes, seconds=3600, estimate=20)
+
+    def cancelled(seconds: float) -> None:
+        raise CancelledError("the explanation was cancelled")
+
+    with pytest.raises(CancelledError):
+        hf_client(session, url, sleep=cancelled).predict(MIXES[:1])
+    assert served(url)["requests"] == 1
+
+
+def test_concurrent_requests_share_one_budget_of_wall_time():
+    fake = FakeTime()
+    wait = LoadingWait(budget=30, sleep=lambda seconds: None, clock=fake.clock)
+    loading = ModelLoading("503 …is currently loading", estimate=20)
+    wait.wait(loading)  # two requests of the job learn together that the model loads
+    wait.wait(loading)
+    fake.now += 20
+    assert wait.waited == 20  # not 40: they waited side by side
+    assert wait.answered() == 20 and wait.waited == 20
+    wait.wait(loading)  # it unloads again later: the budget left is 10 s
+    fake.now += 10
+    with pytest.raises(TaggerUnreachableError, match="waited 30 s"):
+        wait.wait(loading)
+
+
+def test_a_503_that_is_not_json_is_an_ordinary_failure(processes, make_client, sleep):
+    tagger = start_tagger(processes, "--status-sequence", "503,200")
+    client = make_client(tagger.url)
+    client.predict(MIXES)
+    assert (client.stats.retries, client.stats.loading_answers) == (1, 0)

@@ -3,6 +3,8 @@
 Retried: connection errors and timeouts, 429 (honouring Retry-After) and 5xx
 other than 501/505. Not retried: other 4xx (the request itself is wrong) and
 answers that do not fit the protocol (asking again gives the same nonsense).
+A 503 saying the model is still loading is waited out apart from the retries
+(worker/tagger/loading.py).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import random
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import numpy as np
@@ -22,8 +24,10 @@ from engine.errors import TaggerError, TaggerUnreachableError
 from engine.tagger import Predictions, quote
 from backend.tagger.netguard import refused_cause
 from backend.tagger.protocols import PROTOCOLS
-from backend.tagger.protocols.base import Outgoing
+from backend.tagger.protocols.base import FilledPredictions, Outgoing
+from worker.tagger.loading import LOAD_WAIT, LoadingWait, ModelLoading, OnLoading, loading_estimate
 from worker.tagger.shaping import merge, shape
+from worker.tagger.stats import CallStats
 from backend.tagger.spec import TaggerSpec
 from backend.tagger.transport import PhaseTimeout, RequestSendError, SendTimeoutError, causes
 
@@ -31,25 +35,6 @@ BACKOFF_BASE = 0.5  # seconds before the first retry
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 120.0
 NOT_RETRIED_5XX = (501, 505)
-
-
-@dataclass
-class CallStats:
-    """Counts shared by the threads that call one tagger for one job."""
-    requests: int = 0
-    retries: int = 0
-    errors: int = 0
-    bytes_sent: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **amounts: int) -> None:
-        with self._lock:
-            for name, amount in amounts.items():
-                setattr(self, name, getattr(self, name) + amount)
-
-    def to_dict(self) -> dict:
-        return {"requests": self.requests, "retries": self.retries, "errors": self.errors,
-                "bytes_sent": self.bytes_sent}
 
 
 @dataclass(frozen=True)
@@ -84,7 +69,8 @@ class TaggerClient:
     """The remote tagger, as an engine Tagger, through one protocol module."""
 
     def __init__(self, spec: TaggerSpec, session: requests.Session, stats: CallStats | None = None,
-                 sleep=time.sleep, rng: random.Random | None = None):
+                 sleep=time.sleep, rng: random.Random | None = None, on_loading: OnLoading | None = None,
+                 load_wait: float = LOAD_WAIT, clock=time.monotonic):
         self.spec = spec
         self.session = session
         self.stats = stats or CallStats()
@@ -92,6 +78,7 @@ class TaggerClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._limiter = RateLimiter(spec.max_rps, sleep=sleep)
+        self._loading = LoadingWait(load_wait, sleep=sleep, clock=clock, on_loading=on_loading)
         # The guarded session's pools apply `send` while the request is written (worker/tagger/transport.py).
         self._timeout = PhaseTimeout(connect=spec.connect_timeout, read=spec.read_timeout,
                                      send=spec.send_timeout or spec.read_timeout)
@@ -122,6 +109,9 @@ class TaggerClient:
             exc.http_status, exc.attempts = response.status_code, attempts
             self.stats.add(errors=1)
             raise
+        self.stats.add(clips=len(batch.owners))
+        if isinstance(predictions, FilledPredictions):
+            self.stats.count_missing(predictions.labels, predictions.missing)
         return Predictions(predictions.labels, merge(predictions.scores, batch.owners, batch.n_mixes))
 
     def prepared(self):
@@ -137,9 +127,14 @@ class TaggerClient:
         return self._exchange(outgoing, accept)[0]
 
     def _exchange(self, outgoing: Outgoing, accept: tuple[int, ...] = (200,)) -> tuple[requests.Response, int]:
-        for attempt in range(1, self.spec.retries + 2):
+        attempt = 1  # failed attempts count against `retries`; answers that the model is loading do not
+        while True:
             try:
-                return self._attempt(outgoing, attempt, accept), attempt
+                response = self._attempt(outgoing, attempt, accept)
+            except ModelLoading as loading:
+                self.stats.add(loading_answers=1)
+                self._wait_for_model(loading, attempt)
+                continue
             except TaggerError as exc:
                 self.stats.add(errors=1)  # final on the first try: a 4xx, a redirect
                 exc.attempts = attempt
@@ -151,7 +146,18 @@ class TaggerClient:
                     raise retry.error from retry.__cause__
                 self.stats.add(retries=1)
                 self._sleep(retry.delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                attempt += 1
+                continue
+            self.stats.add(load_wait_seconds=self._loading.answered())
+            return response, attempt
+
+    def _wait_for_model(self, loading: ModelLoading, attempt: int) -> None:
+        try:
+            self._loading.wait(loading)
+        except TaggerError as exc:  # it never finished loading
+            self.stats.add(errors=1)
+            exc.attempts = attempt
+            raise
 
     def _attempt(self, outgoing: Outgoing, attempt: int, accept: tuple[int, ...]) -> requests.Response:
         url = self.spec.url.rstrip("/") + outgoing.path if outgoing.path else self.spec.url
@@ -173,6 +179,9 @@ class TaggerClient:
         if status in accept:
             return response
         detail = f"tagger answered HTTP {status} to {outgoing.method} {url}: {quote(response.text)}"
+        estimate = loading_estimate(response) if self._loading.budget > 0 else None
+        if estimate is not None:
+            raise ModelLoading(detail, estimate)
         if status == 429 or (status >= 500 and status not in NOT_RETRIED_5XX):
             raise _Retryable(TaggerUnreachableError(detail, http_status=status),
                              max(self._backoff(attempt), _retry_after(response)))

@@ -21,6 +21,13 @@ class Outgoing:
     headers: dict = field(default_factory=dict)  # protocol headers (never the user's secrets)
 
 
+@dataclass(frozen=True, eq=False)
+class FilledPredictions(Predictions):
+    """Predictions from answers that named only some of the labels (a tagger answering its top few):
+    the others scored 0, which is what such an answer means. `missing` says which, per clip."""
+    missing: np.ndarray | None = None  # (clips, labels) bool: True where that clip's answer lacked the label
+
+
 def json_body(response: requests.Response):
     """The response's JSON, or an error that quotes what came instead."""
     content_type = response.headers.get("Content-Type", "")
