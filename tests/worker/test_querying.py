@@ -86,8 +86,16 @@ def test_every_mask_is_answered_once_with_its_own_answer():
 
 def test_never_more_requests_in_flight_than_the_concurrency():
     client = Client(batch_size=2, concurrency=3)
-    run(client, 40)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (run(client, 40, releases=0), done.set()), daemon=True)
+    worker.start()
+    _wait_for(lambda: client.in_flight == 3)  # no answer released: the loop must stop at three
+    threading.Event().wait(0.3)
     assert client.most_in_flight == 3
+    for _ in range(20):
+        client.release.release()
+    worker.join(10)
+    assert done.is_set() and client.most_in_flight == 3
 
 
 def test_requests_are_encoded_ahead_so_a_burst_of_answers_is_refilled_at_once():
