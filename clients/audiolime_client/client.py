@@ -6,6 +6,7 @@
     print(done.result.top_components("rock", 3), done.result.tag("rock").stability)
     client.download_explanation(job.id, "rock", k=3, path="rock-top3.wav")
     client.samples(job.id)  # the masks, counts and scores it was fitted on
+    study = client.wait_study(client.submit_study(["a.wav", "b.wav"], tagger=…, separator="hpss").id)
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from audiolime_client.models import Explanation, Job, Page, Submitted
 from audiolime_client.progress import ProgressBar
 from audiolime_client.samples import FORMATS as SAMPLE_FORMATS, Samples
 from audiolime_client.settings import PROVIDED, TaggerLike, explanation_request
+from audiolime_client.studies import StudyOperations
 
 JobRef = str | Submitted | Job
 
@@ -40,8 +42,9 @@ def _job_path(ref: JobRef, *rest: str | int) -> str:
     return "/".join(["explanations", quote(job_id(ref)), *(quote(str(part), safe="") for part in rest)])
 
 
-class Client:
-    """One API base URL and key, one HTTP session (keep-alive), retries on 503 and lost connections."""
+class Client(StudyOperations):
+    """One API base URL and key, one HTTP session (keep-alive), retries on 503 and lost connections.
+    Studies (many clips, one request: submit_study, wait_study, study_figure…) are in studies.py."""
 
     def __init__(self, base_url: str = DEFAULT_URL, api_key: str | None = None, *,
                  timeout: float = DEFAULT_HTTP_TIMEOUT, retries: int = DEFAULT_RETRIES,

@@ -16,7 +16,9 @@
     ├── UnexpectedResponse       an answer that is not the API's (is the base URL right?)
     ├── JobStateError            no result: the job is not finished (`job` attached)
     │   ├── JobFailed            the job ended `failed`; `job.error` says why
+    │   │   └── StudyFailed      every clip of a study failed (`study`, also as `job`; its clips' errors)
     │   ├── JobCancelled         the job ended `cancelled`
+    │   │   └── StudyCancelled   a study ended `cancelled` (its clips' jobs were cancelled)
     │   └── JobNotFinished       it is still queued or running
     └── Timeout                  waiting took longer than allowed (also a builtin TimeoutError)
 """
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # models import nothing from here, but keep the import one-way at run time
     from audiolime_client.models import Job
+    from audiolime_client.study_models import Study
 
 PROBLEM_FIELDS = ("type", "title", "status", "detail")
 
@@ -138,14 +141,30 @@ class JobCancelled(JobStateError):
     """The job was cancelled (DELETE) before it finished."""
 
 
+class StudyFailed(JobFailed):
+    """Every clip of the study failed; `study` (also `job`) is its last state, its clips' errors included."""
+
+    @property
+    def study(self) -> "Study":
+        return self.job
+
+
+class StudyCancelled(JobCancelled):
+    """The study ended `cancelled`: no clip finished, and not every one failed."""
+
+    @property
+    def study(self) -> "Study":
+        return self.job
+
+
 class JobNotFinished(JobStateError):
     """A result was asked for while the job is still queued or running."""
 
 
 class Timeout(AudiolimeError, TimeoutError):
-    """The job did not end within the time allowed; `job` is its last state seen."""
+    """The job (or study) did not end within the time allowed; `job` is its last state seen."""
 
-    def __init__(self, message: str, job: "Job | None" = None):
+    def __init__(self, message: str, job: "Job | Study | None" = None):
         self.job = job
         super().__init__(message)
 
@@ -160,3 +179,20 @@ def raise_for_outcome(job: "Job") -> "Job":
     if stage != "finished":
         raise JobNotFinished(f"job {job.id} is still {stage} ({job.progress.percent:.1f}%)", job)
     return job
+
+
+def raise_for_study(study: "Study") -> "Study":
+    """The study once it has ended with a report (finished, some clips perhaps failed); StudyFailed
+    when every clip failed, StudyCancelled when it was cancelled, JobNotFinished while it runs."""
+    if study.status == "failed":
+        failed = [clip for clip in study.clips or () if clip.status == "failed"]
+        first = f"; {failed[0].clip}: {failed[0].error_text}" if failed else ""
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise StudyFailed(f"study {study.id} failed: every clip failed{first}{more}", study)
+    if study.status == "cancelled":
+        raise StudyCancelled(f"study {study.id} was cancelled ({study.progress.cancelled} of "
+                             f"{study.progress.total} clips cancelled)", study)
+    if not study.done:
+        raise JobNotFinished(f"study {study.id} is still {study.status} ({study.progress.done} of "
+                             f"{study.progress.total} clips ended)", study)
+    return study

@@ -55,6 +55,14 @@ def existing_file(text: str) -> Path:
     return path
 
 
+def existing_path(text: str) -> Path:
+    """A file or a folder that exists."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such file or folder: {text}")
+    return path
+
+
 def segments(text: str) -> int | list[float]:
     """A count ("10") or inner boundaries in seconds ("2.5,5,7.5")."""
     try:

@@ -91,3 +91,49 @@ def confidence_line(job: Job, of: str) -> str:
     if sampling.get("strategy") == "adaptive" and target is not None:
         text += f"{of}{confidence_text(target)}"
     return text
+
+
+STUDY_BAR_FORMAT = "{desc:<10}{n_fmt}/{total_fmt} clips|{bar}| [{elapsed}{postfix}]"
+
+
+class StudyProgressBar:
+    """Shows a study's progress: its status as the label, the clips ended as the fill, and as the
+    postfix the tagger calls of all its jobs ("tagger calls 310/1024") and the clips that failed."""
+
+    def __init__(self, file: TextIO | None = None):
+        self.file = file
+        self.bar: tqdm | None = None
+        self.last: tuple | None = None
+
+    def update(self, study) -> None:
+        progress = study.progress
+        state = (study.status, progress.done, progress.tagger_calls_done, progress.tagger_calls_total, progress.failed)
+        if self.bar is None:
+            stream = self.file or sys.stderr
+            self.bar = tqdm(total=progress.total, initial=progress.done, desc=study.status,
+                            postfix=study_postfix(study), bar_format=STUDY_BAR_FORMAT, file=stream, disable=False,
+                            leave=True, **_size(stream))
+            self.last = state
+            return
+        if state == self.last and not _is_terminal(self.bar.fp):
+            return
+        self.last = state
+        self.bar.set_description_str(study.status, refresh=False)
+        self.bar.set_postfix_str(study_postfix(study), refresh=False)
+        self.bar.n = progress.done
+        if not study.done:
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def study_postfix(study) -> str:
+    progress = study.progress
+    parts = [f"tagger calls {progress.tagger_calls_done}/{progress.tagger_calls_total}"]
+    if progress.failed:
+        parts.append(f"{progress.failed} failed")
+    if progress.cancelled:
+        parts.append(f"{progress.cancelled} cancelled")
+    return ", ".join(parts)

@@ -32,7 +32,7 @@ export function confidenceLabel(job) {
 
 /** A share in percent: whole, with decimals only where whole would round it to `avoid` (100, or
  * 0 for an interval's upper end) without its being that. */
-function percent(fraction, avoid = 100) {
+export function percent(fraction, avoid = 100) {
   for (let digits = 0; digits <= 3; digits += 1) {
     const text = (100 * fraction).toFixed(digits);
     if (Number(text) !== avoid || 100 * fraction === avoid) return text;
@@ -41,7 +41,7 @@ function percent(fraction, avoid = 100) {
 }
 
 /** "96–99 %"; "99.6–100 %" and "0–0.1 %" where whole percents would hide how narrow it is. */
-function percentRange([low, high]) {
+export function percentRange([low, high]) {
   return `${percent(low)}–${percent(high, 0)} %`;
 }
 

@@ -1,4 +1,4 @@
-// What both pages share: the API key, authorized fetches, problems, audio as blob URLs.
+// What the pages share: the API key, authorized fetches, problems, audio as blob URLs.
 // The key lives in sessionStorage (this tab) or localStorage ("remember on this device") and is
 // sent only as an Authorization header: never in a URL, so it cannot leak into logs or history.
 
@@ -10,6 +10,11 @@ export const $ = (id) => document.getElementById(id);
 /** The listening page of one explanation. */
 export function viewUrl(id) {
   return `${root}/explanations/${encodeURIComponent(id)}/view`;
+}
+
+/** The page of one study. */
+export function studyUrl(id) {
+  return `${root}/studies/${encodeURIComponent(id)}/view`;
 }
 
 export function apiKey() {

@@ -1,23 +1,27 @@
 // The index page: submit an explanation from the browser (multipart, as POST /explanations
 // expects: the clip as `audio`, the settings as a JSON part `request`, stems as `stem.<name>`)
-// and list the caller's explanations.
-import { $, ApiProblem, KEY_EVENT, apiJson, element, root, setUpKeyForm, showProblem, viewUrl, when } from "./common.js";
+// and list the caller's explanations and studies.
+import { $, ApiProblem, KEY_EVENT, apiJson, element, root, setUpKeyForm, showProblem, studyUrl, viewUrl, when } from "./common.js";
 
 const PAGE = 20;
 let nextPage = null;
+let nextStudies = null;
 
 setUpKeyForm();
-document.addEventListener(KEY_EVENT, () => listJobs());
+document.addEventListener(KEY_EVENT, () => [listJobs(), listStudies()]);
 $("separator").addEventListener("change", showStemsField);
 document.querySelectorAll('input[name="targets"]').forEach((radio) => radio.addEventListener("change", showTargets));
 document.querySelectorAll('input[name="sampling"]').forEach((radio) => radio.addEventListener("change", showSampling));
 $("submit-form").addEventListener("submit", submit);
 $("jobs-refresh").addEventListener("click", () => listJobs());
 $("jobs-more").addEventListener("click", () => listJobs(nextPage));
+$("studies-refresh").addEventListener("click", () => listStudies());
+$("studies-more").addEventListener("click", () => listStudies(nextStudies));
 showStemsField();
 showTargets();
 showSampling();
 listJobs();
+listStudies();
 
 function showStemsField() {
   $("stems-field").hidden = $("separator").value !== "provided";
@@ -166,7 +170,7 @@ async function listJobs(next = null) {
   const path = next ?? `/explanations?limit=${PAGE}`;
   let page;
   try {
-    page = await apiJson(path.startsWith(root) && root ? path.slice(root.length) : path);
+    page = await apiJson(apiPath(path));
   } catch (problem) {
     showProblem($("jobs-problem"), problem);
     return;
@@ -191,5 +195,45 @@ function jobRow(job) {
   progress.append(bar, ` ${job.progress.percent.toFixed(0)} %`);
   row.append(cell, element("td", { class: `stage stage-${job.stage}` }, job.stage), progress,
     element("td", {}, when(job.created_at)));
+  return row;
+}
+
+/** A `next` link as the API gives it (under the script root) as a path for apiJson. */
+function apiPath(path) {
+  return path.startsWith(root) && root ? path.slice(root.length) : path;
+}
+
+// -- the caller's studies ---------------------------------------------------------------------
+
+async function listStudies(next = null) {
+  const rows = $("studies").tBodies[0];
+  let page;
+  try {
+    page = await apiJson(apiPath(next ?? `/studies?limit=${PAGE}`));
+  } catch (problem) {
+    showProblem($("studies-problem"), problem);
+    return;
+  }
+  showProblem($("studies-problem"), null);
+  if (next === null) rows.replaceChildren();
+  rows.append(...page.items.map(studyRow));
+  $("studies-empty").hidden = page.total > 0;
+  $("studies").hidden = page.total === 0;
+  nextStudies = page.next;
+  $("studies-more").hidden = !nextStudies;
+}
+
+function studyRow(study) {
+  const row = element("tr", { "data-study-id": study.id });
+  const link = element("a", { href: studyUrl(study.id) });
+  link.append(element("code", {}, study.id.slice(0, 12)));
+  const cell = element("td");
+  cell.append(link);
+  const { done, total, percent } = study.progress;
+  const progress = element("td");
+  const bar = element("progress", { max: "100", value: String(percent), "aria-label": `clips ended in ${study.id}` });
+  progress.append(bar, ` ${done} of ${total}`);
+  row.append(cell, element("td", { class: `stage stage-${study.status}` }, study.status), progress,
+    element("td", {}, when(study.created_at)));
   return row;
 }

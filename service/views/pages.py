@@ -9,10 +9,11 @@ from flask import Blueprint, render_template
 
 blueprint = Blueprint("pages", __name__)
 
-# Scripts and styles from this origin only, no inline code; audio plays from blob: URLs that the
-# script makes of authorized fetches (connect-src allows reading them back, for downloads and tests).
+# Scripts and styles from this origin only, no inline code; audio plays, and a study's figure shows,
+# from blob: URLs that the script makes of authorized fetches (connect-src allows reading them back,
+# for downloads and tests).
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
                                "media-src blob:; connect-src 'self' blob:; form-action 'none'; "
                                "base-uri 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
@@ -33,3 +34,8 @@ def index():
 @blueprint.get("/explanations/<job_id>/view")
 def view(job_id: str):
     return _page("view.html", job_id=job_id)
+
+
+@blueprint.get("/studies/<study_id>/view")
+def study_view(study_id: str):
+    return _page("study.html", study_id=study_id)

@@ -1,4 +1,4 @@
-"""Studies: one explanation request run on many clips. Submitting, reading, listing, deleting.
+"""Studies: one explanation request run on many clips. Submitting, reading, listing, deleting, the figure.
 
 A study is one ordinary explanation job per clip (and per comparison separator), created and
 queued as POST /explanations creates and queues one, so any worker anywhere takes them; the
@@ -7,8 +7,9 @@ the key's bytes. Once every job has ended, the report is computed once and kept 
 """
 from __future__ import annotations
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, Response, request, url_for
 
+from backend import study_figure
 from backend.queueing import enqueue_run, job_timeout
 from backend.quotas import Quota, QuotaExceeded, study_bytes_quota_error
 from backend.stages import Stage
@@ -17,6 +18,7 @@ from backend.studies import JOB_ID
 from backend.study_records import study_jobs
 from backend.study_report import build_report
 from service.auth import current_owner
+from service.lru import LRU
 from service.problems import Problem
 from service.study_status import ENDED, clip_states, document, progress, study_status, summary
 from service.study_submission import Clip, StudySubmission, read_study
@@ -24,6 +26,12 @@ from service.views.explanations import MAX_PAGE, int_arg, services
 
 blueprint = Blueprint("studies", __name__)
 NOT_YET_CREATED = {"stage": Stage.QUEUED.value, "done": 0, "total": 0, "error": None}
+# A report never changes once stored, so neither does its figure: cacheable like the audio. The SVG
+# is served from the API's origin, so it may run nothing even when opened by itself.
+FIGURE_HEADERS = {"Cache-Control": "private, max-age=3600", "Vary": "Authorization",
+                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+                  "X-Content-Type-Options": "nosniff"}
+_FIGURES: LRU[bytes] = LRU(8)  # the page asks for the PNG once per view; a download asks again
 
 
 @blueprint.before_request
@@ -120,17 +128,51 @@ def list_studies():
 
 @blueprint.get("/studies/<study_id>")
 def status(study_id: str):
+    record, live = _ended(owned_study(study_id))
+    ttl = services().settings.result_ttl
+    if live is not None:
+        status_now, clips, states = live
+        return document(record, status_now, progress(clips, states), clips, None, ttl)
+    return document(record, record["status"], record["progress"], record["outcome"],
+                    services().store.study_report(study_id), ttl)
+
+
+@blueprint.get("/studies/<study_id>/figure")
+def figure(study_id: str):
+    """The report as a figure (study_figure.py), once it exists; rendered once per process and format."""
     record = owned_study(study_id)
-    s = services()
-    if "status" not in record:
-        clips, states = _live(record)
-        status_now = study_status(clips)
-        if status_now not in ENDED:
-            return document(record, status_now, progress(clips, states), clips, None, s.settings.result_ttl)
-        _end(record, clips, states)
-        record = owned_study(study_id)  # the ending as stored (another request may have written it first)
-    return document(record, record["status"], record["progress"], record["outcome"], s.store.study_report(study_id),
-                    s.settings.result_ttl)
+    fmt = request.args.get("format", "png")
+    if fmt not in study_figure.FORMATS:
+        raise Problem(400, "Invalid parameter", f"`format` must be one of {sorted(study_figure.FORMATS)}, got "
+                      f"{fmt[:40]!r}")
+    record, live = _ended(record)
+    if live is not None:
+        status_now, clips, states = live
+        done = progress(clips, states)
+        raise Problem(409, "Not ready", f"the study is {status_now} ({done['done']} of {done['total']} clips "
+                      "ended): its report, and so its figure, exist once every clip's explanation has ended")
+    body = _FIGURES.get(f"{study_id}:{fmt}")
+    if body is None:
+        report = services().store.study_report(study_id)
+        if report is None:  # deleted between reading the record and reading the report
+            raise Problem(404, "Not found", f"no study {study_id!r} for this API key (it was deleted)")
+        body = study_figure.render(report, fmt, comparison=record["request"]["comparisons"].get("separator"))
+        _FIGURES.put(f"{study_id}:{fmt}", body)
+    headers = {**FIGURE_HEADERS, "Content-Disposition": f'inline; filename="study-{study_id[:8]}.{fmt}"'}
+    return Response(body, mimetype=study_figure.media_type(fmt), headers=headers)
+
+
+def _ended(record: dict) -> tuple[dict, tuple[str, list[dict], list[dict]] | None]:
+    """The study's record, ended now (its report computed and stored) if every job has ended; while
+    one still runs, with its live status, clips and job states."""
+    if "status" in record:
+        return record, None
+    clips, states = _live(record)
+    status_now = study_status(clips)
+    if status_now not in ENDED:
+        return record, (status_now, clips, states)
+    _end(record, clips, states)
+    return owned_study(record["id"]), None  # the ending as stored (another request may have written it first)
 
 
 def _state(record: dict) -> tuple[str, dict]:

@@ -67,7 +67,7 @@ function watch(page, seen) {
 export function keyReport(seen, key, from = 0) {
   const api = seen.requests.slice(from).filter((r) => {
     const path = new URL(r.url).pathname;
-    return path.includes("/explanations") && !path.endsWith("/view"); // the page shells need no key
+    return (path.includes("/explanations") || path.includes("/studies")) && !path.endsWith("/view"); // the shells need no key
   });
   return {
     key_in_urls: seen.requests.filter((r) => key && r.url.includes(key)).map((r) => r.url),

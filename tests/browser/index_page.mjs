@@ -14,7 +14,8 @@ const TIMEOUT = 60000;
 // No key in storage: it goes in through the page's form.
 await session({ key: null, out: args.out, timeout: TIMEOUT }, async (page, seen) => {
   await page.goto(`${args.base}/`);
-  await page.waitForSelector("#jobs-problem:not([hidden])"); // no key yet: the list is refused (401)
+  await page.waitForSelector("#jobs-problem:not([hidden])"); // no key yet: the lists are refused (401)
+  await page.waitForSelector("#studies-problem:not([hidden])");
   const keyless = seen.requests.length;
   const report = { keyless_problem: await page.textContent("#jobs-problem") };
   report.key_status = await enterKey(page, args.key);
@@ -42,7 +43,8 @@ await session({ key: null, out: args.out, timeout: TIMEOUT }, async (page, seen)
 async function enterKey(page, key) {
   await page.fill("#api-key", key);
   await page.click('#key-form button[type="submit"]');
-  await page.waitForSelector("#jobs-empty:not([hidden])"); // the list, fetched again with the key
+  await page.waitForSelector("#jobs-empty:not([hidden])"); // the lists, fetched again with the key
+  await page.waitForSelector("#studies-empty:not([hidden])");
   return page.textContent("#key-status");
 }
 
@@ -94,7 +96,7 @@ async function followToTheEnd(page) {
   return stages;
 }
 
-// Chromium logs the list refused before the key was entered, and the deliberate bad submission.
+// Chromium logs the lists refused before the key was entered, and the deliberate bad submission.
 function isExpected(error) {
   return /status of (401|422)|^HTTP (401|422): /.test(error);
 }

@@ -1,5 +1,5 @@
 """One live stack for the client tests: real Redis (db 14), a real RQ worker process, the
-reference tagger (and a slow one) as real HTTP servers, and the API over HTTP with API keys on.
+reference tagger (a slow one, and one answering only the band tags) as real HTTP servers, and the API over HTTP with API keys on.
 
 Built once per session, since a worker takes seconds to start; each test gets API keys of its
 own, and jobs belong to their key, so listings never see another test's jobs.
@@ -22,6 +22,7 @@ from tests.integration.harness import Processes, ServedApp, TaggerServer, start_
 from backend.config import Settings
 
 API_KEYS = tuple(f"client-test-key-{n:03d}" for n in range(200))
+BANDS = ("--labels", "low,mid,high")
 SLOW_TAGGER_DELAY = "0.2"  # seconds per tagger request: jobs that run long enough to watch or cancel
 CLI = Path(sys.executable).with_name("audiolime")
 
@@ -31,6 +32,7 @@ class Stack:
     base: str
     tagger: TaggerServer
     slow_tagger: TaggerServer
+    bands_tagger: TaggerServer  # low, mid, high only: a band can be the top tag (the studies' known answer)
     settings: Settings
     keys: "itertools.count"
 
@@ -49,9 +51,10 @@ def stack(redis_url, tmp_path_factory):  # noqa: F811 - redis_url is the importe
     try:
         tagger = start_tagger(processes)
         slow = start_tagger(processes, "--delay", SLOW_TAGGER_DELAY)
+        bands = start_tagger(processes, *BANDS)
         start_worker(processes, settings, f"{prefix}-w1")
         server = ServedApp(create_app(settings))
-        yield Stack(server.base, tagger, slow, settings, itertools.count())
+        yield Stack(server.base, tagger, slow, bands, settings, itertools.count())
     finally:
         if server is not None:
             server.close()

@@ -19,7 +19,7 @@ from tests.clients.conftest import CLI
 from tests.clients.pictures import cell_colours, expected_colours, geometry, grid_from_json
 from tests.clients.scripted_server import free_port
 
-SUBCOMMANDS = ("explain", "wait", "status", "download", "cancel", "list")
+SUBCOMMANDS = ("explain", "wait", "status", "download", "cancel", "list", "study", "study-status", "study-cancel")
 TAGGER_SECRET = "tagger-secret-value-77"
 
 

@@ -1,5 +1,6 @@
 """Studies through the real stack: real Redis, real `rq worker` processes, the reference tagger over
-HTTP. Known answers over several workers, a worker killed mid-study, one failing clip, bad input.
+HTTP. Known answers over several workers, a worker killed mid-study, one failing clip, bad input,
+the figure and the page.
 
 Each clip: clicks throughout (HPSS's `percussive`; mostly above 2 kHz) and a 110 Hz tone in the
 middle second only (`harmonic`), which is all the reference tagger's `low` hears. Served with
@@ -7,10 +8,12 @@ middle second only (`harmonic`), which is all the reference tagger's `low` hears
 top component, harmonic × the middle segment, keeps `low` on top alone; the other positive
 component (the clicks of that segment) does not, so k random positive components keep it less often.
 """
+import io
 import json
 import os
 import signal
 import time
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -19,6 +22,7 @@ import rq
 from rq.job import Job
 from urllib3 import encode_multipart_formdata
 
+from backend import study_figure
 from backend.connection import connect
 from backend.store import Store
 from tests.integration.harness import start_tagger, start_worker, wav_bytes
@@ -449,3 +453,100 @@ def stored_values(client: redis.Redis, key: bytes) -> list[bytes]:
     if kind == b"zset":
         return client.zrange(key, 0, -1)
     return client.lrange(key, 0, -1)
+
+
+# -- the figure and the page --------------------------------------------------------------------
+
+def test_the_figure_is_a_png_or_svg_of_the_report_the_same_every_time(api, processes, settings, worker):
+    from PIL import Image  # matplotlib's own dependency
+
+    tagger = start_tagger(processes, *BANDS)
+    study = submit_study(api, clips(2), study_request(tagger.url, comparisons={"random": 3}))
+    assert_problem(api.call("GET", f"/studies/{study['id']}/figure"), 409, "its figure", "every clip")
+    wait_study(api, study["id"])
+
+    png = api.call("GET", f"/studies/{study['id']}/figure")
+    assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+    assert png.headers["Cache-Control"] == "private, max-age=3600" and png.headers["Vary"] == "Authorization"
+    image = Image.open(io.BytesIO(png.content))
+    image.load()
+    assert image.size[0] == 1300 and image.size[1] > 300  # 13 × (0.9 + 3 per tag) inches at 100 dpi
+    assert api.call("GET", f"/studies/{study['id']}/figure", params={"format": "png"}).content == png.content
+
+    svg = api.call("GET", f"/studies/{study['id']}/figure", params={"format": "svg"})
+    assert svg.headers["Content-Type"].startswith("image/svg+xml") and "sandbox" in svg.headers["Content-Security-Policy"]
+    root = ElementTree.fromstring(svg.content)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    text = " ".join("".join(node.itertext()) for node in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "Study over 2 clips" in text and "“low”" in text and "harmonic" in text and "k random" in text
+    assert b"dc:date" not in svg.content  # no dates: the same report, the same bytes
+
+    report = api.call("GET", f"/studies/{study['id']}").json()["report"]
+    assert study_figure.render(report, "svg") == study_figure.render(report, "svg") == svg.content
+    assert study_figure.render(report, "png") == png.content
+    assert_problem(api.call("GET", f"/studies/{study['id']}/figure", params={"format": "gif"}), 400, "png", "svg")
+
+
+def test_the_figure_of_a_study_whose_every_clip_failed_says_so(api, processes, settings, worker):
+    tagger = start_tagger(processes, *BANDS, "--refuse-louder-than", "0.4")
+    study = wait_study(api, submit_study(api, {"loud.wav": loud_audio()}, study_request(tagger.url))["id"])
+    assert study["status"] == "failed"
+    svg = api.call("GET", f"/studies/{study['id']}/figure", params={"format": "svg"})
+    assert svg.status_code == 200 and b"nothing to draw" in svg.content and b"1 more failed" in svg.content
+
+
+def test_the_figure_is_computed_from_the_jobs_even_before_the_study_is_read(api, processes, settings, worker):
+    tagger = start_tagger(processes, *BANDS)
+    study = submit_study(api, clips(1), study_request(tagger.url))
+    api.wait(study["clips"][0]["explanation"])  # the job ended; nobody has asked for the study since
+    png = api.call("GET", f"/studies/{study['id']}/figure")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert api.call("GET", f"/studies/{study['id']}").json()["status"] == "finished"
+
+
+def test_the_figure_keeps_to_its_key(serve):
+    api = serve(api_keys=("alice", "bob"))
+    study = submit_study(api, clips(1), study_request(TAGGER_URL), key="alice")
+    assert_problem(api.call("GET", f"/studies/{study['id']}/figure", key="bob"), 404, "no study")
+    assert_problem(api.call("GET", f"/studies/{study['id']}/figure", key=None), 401)
+    assert_problem(api.call("GET", f"/studies/{'0' * 32}/figure", key="alice"), 404, "no study")
+    assert_problem(api.call("GET", f"/studies/{study['id']}/figure", key="alice"), 409, "queued")
+    assert api.call("DELETE", f"/studies/{study['id']}", key="alice").status_code == 204
+    assert_problem(api.call("GET", f"/studies/{study['id']}/figure", key="alice"), 404)
+
+
+def test_the_study_page_is_a_shell_without_data_under_the_pages_policy(serve):
+    api = serve(api_keys=("alice",))
+    study = submit_study(api, clips(1), study_request(TAGGER_URL), key="alice")
+    page = api.call("GET", f"/studies/{study['id']}/view", key=None)
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "img-src 'self' data: blob:" in policy and "connect-src 'self' blob:" in policy
+    assert f'data-study-id="{study["id"]}"' in page.text and 'src="/static/study.js"' in page.text
+    assert "clip-0.wav" not in page.text and TAGGER_URL not in page.text  # everything comes from the API
+    escaped = api.call("GET", "/studies/%3Cimg%20src%3Dx%3E/view", key=None)
+    assert "<img src=x>" not in escaped.text and "&lt;img src=x&gt;" in escaped.text
+    for asset in ("/static/study.js", "/static/claim.js", "/static/common.js"):
+        served = api.call("GET", asset, key=None, validate=False)
+        assert served.status_code == 200 and served.headers["Content-Type"].startswith("text/javascript")
+
+
+def test_the_figure_draws_reports_with_little_in_them():
+    """A tag no clip fitted, one without deletion checks or random baseline, and more tags than are drawn."""
+    row = {"k": 1, "clips": 2, "kept": 1, "share": 0.5, "share_interval": [0.09, 0.91], "random_share": None,
+           "comparison_share": None, "comparison_clips": 0, "deletion_clips": 0, "dropped": None,
+           "dropped_share": None, "dropped_interval": None, "random_dropped_share": None}
+    fitted = {"tag": "low", "clips": 2, "unfitted": 0, "source_shares": {"harmonic": 0.8},
+              "source_share_quartiles": {"harmonic": [0.7, 0.8, 0.9]}, "segment_shares": {},
+              "segment_share_quartiles": {}, "top_components": [], "faithfulness": [row]}
+    unfitted = {**fitted, "tag": "mid", "clips": 0, "unfitted": 2, "source_shares": {}, "source_share_quartiles": {},
+                "faithfulness": []}
+    report = {"clips": 2, "failed": [], "tags": [fitted, unfitted], "calls": {}}
+    svg = study_figure.render(report, "svg").decode()
+    assert "not fitted on any clip" in svg and "no deletion checks" in svg and "2 unfitted" in svg
+    many = {**report, "tags": [{**fitted, "tag": f"tag{i}"} for i in range(study_figure.MAX_TAGS + 3)]}
+    svg = study_figure.render(many, "svg").decode()
+    assert "3 more tags in the report" in svg and f"“tag{study_figure.MAX_TAGS - 1}”" in svg
+    assert f"“tag{study_figure.MAX_TAGS}”" not in svg
+    with pytest.raises(ValueError, match="png"):
+        study_figure.render(report, "gif")
