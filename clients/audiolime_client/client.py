@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, TextIO
 from urllib.parse import quote
@@ -21,10 +20,11 @@ from audiolime_client.defaults import (
     DEFAULT_AUDIO_FORMAT, DEFAULT_BACKOFF, DEFAULT_HTTP_TIMEOUT, DEFAULT_K, DEFAULT_POLL_INTERVAL, DEFAULT_RETRIES,
     DEFAULT_URL, PAGE_SIZE,
 )
-from audiolime_client.errors import NotFound, Timeout, UsageError, raise_for_outcome
+from audiolime_client.errors import NotFound, UsageError, raise_for_outcome
 from audiolime_client.files import PARTS, save_job_files
 from audiolime_client.http import RetryPolicy, Transport
 from audiolime_client.models import Explanation, Job, Page, Submitted
+from audiolime_client.polling import poll_until_done
 from audiolime_client.progress import ProgressBar
 from audiolime_client.samples import FORMATS as SAMPLE_FORMATS, Samples
 from audiolime_client.settings import PROVIDED, TaggerLike, explanation_request
@@ -99,28 +99,12 @@ class Client(StudyOperations):
 
         `progress=True` draws a tqdm bar on stderr (or on the file given); `on_progress` is
         called with every state polled."""
-        deadline = None if timeout is None else time.monotonic() + timeout
         bar = ProgressBar(None if progress is True else progress) if progress else None
-        try:
-            return self._poll(job_id(ref), deadline, poll_interval, bar, on_progress)
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def _poll(self, ident: str, deadline: float | None, interval: float, bar: ProgressBar | None,
-              on_progress: Callable[[Job], None] | None) -> Job:
-        while True:
-            job = self.get(ident)
-            if bar is not None:
-                bar.update(job)
-            if on_progress is not None:
-                on_progress(job)
-            if job.done:
-                return raise_for_outcome(job)
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise Timeout(f"job {ident} is still {job.stage.value} ({job.percent:.1f}%) after the time "
-                              "allowed; it keeps running", job)
-            time.sleep(interval)
+        ident = job_id(ref)
+        job = poll_until_done(lambda: self.get(ident), done=lambda job: job.done, timeout=timeout,
+                              interval=poll_interval, bar=bar, on_progress=on_progress,
+                              still=lambda job: f"job {ident} is still {job.stage.value} ({job.percent:.1f}%)")
+        return raise_for_outcome(job)
 
     def explain(self, audio: AudioLike, *, tagger: TaggerLike, timeout: float | None = None,
                 progress: bool | TextIO = False, **submit: Any) -> Job:

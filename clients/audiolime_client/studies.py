@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TextIO, Union
 from urllib.parse import quote
@@ -18,7 +17,8 @@ import numpy as np
 
 from audiolime_client.audio import AudioLike, upload_part, write_chunks
 from audiolime_client.defaults import DEFAULT_POLL_INTERVAL, PAGE_SIZE
-from audiolime_client.errors import Timeout, UsageError, raise_for_study
+from audiolime_client.errors import UsageError, raise_for_study
+from audiolime_client.polling import poll_until_done
 from audiolime_client.progress import StudyProgressBar
 from audiolime_client.settings import PROVIDED, TaggerLike, explanation_request
 from audiolime_client.study_models import Study, StudyPage, StudySubmitted
@@ -95,26 +95,13 @@ class StudyOperations:
 
         `progress=True` draws a bar over the clips on stderr (or on the file given), the tagger
         calls of all its jobs beside it; `on_progress` is called with every state polled."""
-        deadline = None if timeout is None else time.monotonic() + timeout
         bar = StudyProgressBar(None if progress is True else progress) if progress else None
         ident = study_id(ref)
-        try:
-            while True:
-                study = self.study(ident)
-                if bar is not None:
-                    bar.update(study)
-                if on_progress is not None:
-                    on_progress(study)
-                if study.done:
-                    return raise_for_study(study)
-                if deadline is not None and time.monotonic() + poll_interval > deadline:
-                    raise Timeout(f"study {ident} is still {study.status} ({study.progress.done} of "
-                                  f"{study.progress.total} clips ended) after the time allowed; it keeps running",
-                                  study)
-                time.sleep(poll_interval)
-        finally:
-            if bar is not None:
-                bar.close()
+        study = poll_until_done(lambda: self.study(ident), done=lambda study: study.done, timeout=timeout,
+                                interval=poll_interval, bar=bar, on_progress=on_progress,
+                                still=lambda study: f"study {ident} is still {study.status} ({study.progress.done} "
+                                                    f"of {study.progress.total} clips ended)")
+        return raise_for_study(study)
 
     def study_page(self, limit: int = 20, offset: int = 0) -> StudyPage:
         return self.transport.document("GET", "studies", StudyPage.from_json, params={"limit": limit, "offset": offset})

@@ -65,6 +65,37 @@ export async function apiJson(path, options = {}) {
   return (await api(path, options)).json();
 }
 
+const POLL_MS = 1000;
+const RETRY_MS = 3000;
+
+/**
+ * A poll of one API document, shown by `show(document)`, which returns true while the document
+ * should be polled again (its job or study still runs). Calling the returned function starts
+ * over (a key change does): the poll then in flight stops. Problems are shown in `problemElement`;
+ * an outage may pass, so it is retried, but a missing document or a wrong key is not, until the
+ * key changes.
+ */
+export function poller(path, problemElement, show) {
+  const state = { timer: null, polls: 0 };
+  async function poll() {
+    clearTimeout(state.timer);
+    const ticket = ++state.polls;
+    let body;
+    try {
+      body = await apiJson(path);
+    } catch (problem) {
+      if (ticket !== state.polls) return;
+      showProblem(problemElement, problem);
+      if (problem.status === 0 || problem.status >= 500) state.timer = setTimeout(poll, RETRY_MS);
+      return;
+    }
+    if (ticket !== state.polls) return;
+    showProblem(problemElement, null);
+    if (show(body)) state.timer = setTimeout(poll, POLL_MS);
+  }
+  return poll;
+}
+
 export function showProblem(element, problem) {
   element.replaceChildren();
   if (!problem) {

@@ -4,40 +4,29 @@
 // quartiles, the clips' top components and the faithfulness table, and the clips left out with their
 // errors. Everything comes from the API with the key as a header; the cells are worded as
 // `audiolime study` prints them.
-import { $, KEY_EVENT, api, apiJson, element, setUpKeyForm, showProblem, viewUrl, when } from "./common.js";
+import { $, KEY_EVENT, api, element, poller, setUpKeyForm, showProblem, viewUrl, when } from "./common.js";
 import { percent, percentRange } from "./claim.js";
 
-const POLL_MS = 1000;
-const RETRY_MS = 3000;
 const ENDED = ["finished", "failed", "cancelled"];
 const NONE = "—";
 
 const page = $("study");
 const base = `/studies/${encodeURIComponent(page.dataset.studyId)}`;
-const state = { timer: null, polls: 0, shown: false };
+const state = { shown: false };
+const poll = poller(base, $("problem"), showStudy);
 
 setUpKeyForm();
 document.addEventListener(KEY_EVENT, () => poll());
 poll();
 
-async function poll() {
-  clearTimeout(state.timer);
-  const ticket = ++state.polls; // a key change starts a new poll; the one in flight then stops
-  let study;
-  try {
-    study = await apiJson(base);
-  } catch (problem) {
-    if (ticket !== state.polls) return;
-    showProblem($("problem"), problem);
-    if (problem.status === 0 || problem.status >= 500) state.timer = setTimeout(poll, RETRY_MS);
-    return;
-  }
-  if (ticket !== state.polls) return;
-  showProblem($("problem"), null);
+function showStudy(study) {
   showProgress(study);
   fillClips(study.clips);
-  if (ENDED.includes(study.status) && study.report) showReport(study);
-  else state.timer = setTimeout(poll, POLL_MS);
+  if (ENDED.includes(study.status) && study.report) {
+    showReport(study);
+    return false;
+  }
+  return true;
 }
 
 // -- progress and clips ---------------------------------------------------------------------

@@ -4,19 +4,18 @@
 // heat map's time axis (SLIME's bands drawn over the spectrogram), players for the original, the
 // sources, a clicked component and the top-k mix, and the self-check. Everything comes from the
 // API with the key as a header.
-import { $, KEY_EVENT, api, apiJson, element, loadAudio, setUpKeyForm, showProblem, when } from "./common.js";
+import { $, KEY_EVENT, api, element, loadAudio, poller, setUpKeyForm, showProblem, when } from "./common.js";
 import { STOP_REASONS, confidenceLabel, fillClaim, fillShares } from "./claim.js";
 import { paintHeatmap, paintLegend, timeSpan } from "./heatmap.js";
 import { heatmapPainted, setUpVisuals } from "./visuals.js";
 
-const POLL_MS = 1000;
-const RETRY_MS = 3000;
 const FORMAT = "flac"; // half the bytes of WAV, and every current browser plays it
 const ENDED = ["finished", "failed", "cancelled"]; // the stages a job does not leave
 
 const view = $("view");
 const base = `/explanations/${encodeURIComponent(view.dataset.jobId)}`;
-const state = { job: null, tag: null, component: null, timer: null, polls: 0 };
+const state = { job: null, tag: null, component: null };
+const poll = poller(base, $("problem"), showJob);
 const CELLS = "#heatmap [data-component], #band-overlay [data-component]"; // SLIME's bands: over the spectrogram too
 
 setUpKeyForm();
@@ -35,27 +34,14 @@ poll();
 
 // -- progress ---------------------------------------------------------------------------------
 
-async function poll() {
-  clearTimeout(state.timer);
-  const ticket = ++state.polls; // a key change starts a new poll; the one in flight then stops
-  let job;
-  try {
-    job = await apiJson(base);
-  } catch (problem) {
-    if (ticket !== state.polls) return;
-    showProblem($("problem"), problem);
-    // An outage may pass; a missing job or a wrong key does not, until the key changes.
-    if (problem.status === 0 || problem.status >= 500) state.timer = setTimeout(poll, RETRY_MS);
-    return;
-  }
-  if (ticket !== state.polls) return;
-  showProblem($("problem"), null);
+function showJob(job) {
   state.job = job;
   showProgress(job);
   if (job.stage === "finished") showResult(job);
   else if (job.stage === "failed") showFailure(job.error || {});
   else if (job.stage === "cancelled") $("cancelled").hidden = false;
-  else state.timer = setTimeout(poll, POLL_MS);
+  else return true;
+  return false;
 }
 
 function showProgress(job) {
