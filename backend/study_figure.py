@@ -110,8 +110,9 @@ def _draw_share(ax, rows: list[dict], key: str, interval_key: str, colour: str, 
         return False
     ks = [k for k, _, _ in points]
     values = [v for _, v, _ in points]
-    low = [v - (i[0] if i else v) for _, v, i in points]
-    high = [(i[1] if i else v) - v for _, v, i in points]
+    # Clamped: a report stored before the interval's ends were exact may lie 1e-17 outside its share.
+    low = [max(0.0, v - (i[0] if i else v)) for _, v, i in points]
+    high = [max(0.0, (i[1] if i else v) - v) for _, v, i in points]
     ax.errorbar(ks, values, yerr=[low, high], color=colour, marker="o", capsize=4, linewidth=1.6,
                 label=f"{label} (95 % interval)")
     return True

@@ -23,7 +23,9 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> list[float] 
     centre = p + z2 / (2 * trials)
     spread = z * sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials))
     low, high = (centre - spread) / (1 + z2 / trials), (centre + spread) / (1 + z2 / trials)
-    return [max(0.0, low), min(1.0, high)]
+    # At 0 and n the bound is exactly p, but the formula leaves a rounding error (3e-17 above 0 for
+    # 0 of 6): the interval must hold its own share, or an error bar drawn from it has negative length.
+    return [0.0 if successes == 0 else min(p, max(0.0, low)), 1.0 if successes == trials else max(p, min(1.0, high))]
 
 
 @dataclass

@@ -53,6 +53,14 @@ def clip(name, *tags, **stats):
     return {"clip": name, "result": result(*tags, **stats)}
 
 
+def test_the_wilson_interval_holds_its_share_exactly_at_the_ends():
+    for trials in range(1, 61):
+        for successes in range(trials + 1):
+            low, high = wilson_interval(successes, trials)
+            assert 0.0 <= low <= successes / trials <= high <= 1.0
+        assert wilson_interval(0, trials)[0] == 0.0 and wilson_interval(trials, trials)[1] == 1.0
+
+
 @pytest.mark.parametrize(("successes", "trials", "expected"), [
     (8, 10, [0.4902, 0.9433]), (10, 10, [0.7225, 1.0]), (0, 10, [0.0, 0.2775]), (1, 2, [0.0945, 0.9055]),
     (50, 100, [0.4038, 0.5962]),
