@@ -165,8 +165,13 @@ def summary(ended: Study) -> str:
     report, progress = ended.report, ended.progress
     seconds = (ended.finished_at - ended.created_at).total_seconds() if ended.finished_at else float("nan")
     calls = report.calls if report else {}
-    parts = ", ".join(f"{calls[name]} {name}" for name in ("explanations", "faithfulness", "comparison")
-                      if calls.get(name))
+    parts = [f"explanations {calls['explanations']}"] if calls.get("explanations") else []
+    if calls.get("faithfulness"):  # part of the explanations' calls, not more
+        parts[-1:] = [f"{parts[-1] if parts else 'explanations'}, of which {calls['faithfulness']} for the "
+                      "faithfulness checks"]
+    if calls.get("comparison"):
+        parts.append(f"the comparison {calls['comparison']}")
+    parts = "; ".join(parts)
     return (f"{ended.status} study {ended.id} in {seconds:.1f} s: {report.clips if report else 0} of "
             f"{progress.total} clips explained ({progress.failed} failed); {progress.tagger_calls_done} tagger "
             f"calls" + (f" ({parts})" if parts else ""))

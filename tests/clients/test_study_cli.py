@@ -69,7 +69,10 @@ def test_a_study_of_a_folder_prints_the_api_reports_tables_and_writes_three_file
     calls = document["progress"]["tagger_calls"]
     assert bar.startswith("finished  3/3 clips|") and f"tagger calls {calls['done']}/{calls['total']}" in bar
     assert lines[0].startswith(f"finished study {study_id} in ") and "3 of 3 clips explained (0 failed)" in lines[0]
-    assert f"{calls['done']} tagger calls ({report['calls']['explanations']} explanations" in lines[0]
+    assert f"{calls['done']} tagger calls (explanations {report['calls']['explanations']}" in lines[0]
+    # the faithfulness checks' calls are said to be part of the explanations' (here each clip has one
+    # positive component, so its random draws are its top-k: no call of their own)
+    assert ("of which" in lines[0]) == (report["calls"]["faithfulness"] > 0)
 
     # the per-tag table: clips, the sources' median shares with quartiles, the top component
     [low] = report["tags"]

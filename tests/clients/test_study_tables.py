@@ -1,5 +1,6 @@
 """The study report's terminal tables and cells, from a fixed report (no service needed)."""
 from audiolime_client import Study
+from audiolime_client.study_cli import summary
 from audiolime_client.study_tables import (
     faithfulness_cells, report_text, source_shares_text, status_lines, top_component_text,
 )
@@ -57,3 +58,9 @@ def test_status_lines_list_every_clip_with_its_jobs_and_error():
     assert lines[2] == "progress  7/7 clips ended (100.0%), 1 failed, 0 cancelled; tagger calls 900/960"
     assert lines[-1].split()[:4] == ["b.wav", "failed", "f" * 32, "d" * 32]
     assert lines[-1].endswith("Tagger error: HTTP 400")
+
+
+def test_the_summary_says_the_faithfulness_calls_are_part_of_the_explanations():
+    line = summary(Study.from_json(DOCUMENT))
+    assert line == (f"finished study {'a' * 32} in 10.0 s: 6 of 7 clips explained (1 failed); 900 tagger calls "
+                    "(explanations 400, of which 20 for the faithfulness checks; the comparison 480)")
