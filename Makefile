@@ -12,7 +12,7 @@ include taggers/mlserver/mlserver.mk
 include taggers/musicnn/musicnn.mk
 include tests/browser/browser.mk
 
-.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling study-clips clean
+.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling bench-study bench-study-musicnn study-clips clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -47,6 +47,15 @@ bench-service: setup
 
 bench-protocols: setup
 	$(PY) bench/protocol_bench.py
+
+# A study of 16 short clips (hpss) with 1, 2 and 4 workers against a tagger of 8 fixed-latency slots.
+bench-study: setup
+	$(PY) bench/study_bench.py
+
+# The musicnn study over the six study clips (about 30 minutes on 2 cores): the README's faithfulness figure.
+bench-study-musicnn: setup musicnn-venv study-clips
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/study_musicnn.py
+	cp bench/output/study-musicnn-pooled.png docs/study-musicnn.png
 
 # Builds (once, about 7 minutes) and replays the musicnn answers to every mask of the example clip.
 # Freely licensed study clips, composed and rendered here (bench/study_clips.py): FluidSynth from Debian.

@@ -14,7 +14,7 @@ the one model named by --model:
                                                FP32 [-1, 50], parameters {"labels", "sample_rate"}
     GET  /v2/models/NAME[/versions/1]/ready
     POST /v2/models/NAME[/versions/1]/infer    JSON, or the binary tensor data extension both ways
-    GET  /stats {"requests", "clips"}; POST /stats/reset
+    GET  /stats {"requests", "clips"} (with --memo also "memo": {"hits", "misses", "size"}); POST /stats/reset
 
 A clip's scores are the mean of the sigmoids of its 3-second patches (see taggers.musicnn.features
 for the exact preprocessing, patching and the padding of clips under 3 s); the patches of a whole
@@ -39,7 +39,10 @@ import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from pathlib import Path
+
 from taggers.musicnn import features, protocol
+from taggers.musicnn.memo import Memo
 from taggers.musicnn.model import MODELS, PATCHES_PER_RUN, ModelError, Tagger
 
 MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -68,9 +71,9 @@ class Stats:
 
 
 class TaggerServer(ThreadingHTTPServer):
-    def __init__(self, address: tuple[str, int], tagger: Tagger):
+    def __init__(self, address: tuple[str, int], tagger: Tagger, memo: Memo | None = None):
         super().__init__(address, Handler)
-        self.tagger, self.stats = tagger, Stats()
+        self.tagger, self.stats, self.memo = tagger, Stats(), memo
         self.version = importlib.metadata.version("musicnn")
         self.metadata = protocol.model_metadata(tagger.name, tagger.labels, features.SAMPLE_RATE)
 
@@ -89,7 +92,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, {"name": "musicnn-tagger", "version": self.server.version,
                                  "extensions": list(protocol.EXTENSIONS)})
         elif path == "/stats":
-            self.send_json(200, self.server.stats.snapshot())
+            memo, stats = self.server.memo, self.server.stats.snapshot()
+            if memo is not None:
+                stats["memo"] = {"hits": memo.hits, "misses": memo.misses, "size": len(memo)}
+            self.send_json(200, stats)
         elif match and match["action"] != "/infer":
             self.answer(lambda: self.model_info(match))
         else:
@@ -143,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
             self.server.stats.record(0)
             raise
         self.server.stats.record(len(request.waveforms))
-        scores = self.server.tagger.scores(request.waveforms)
+        memo, tagger = self.server.memo, self.server.tagger
+        scores = tagger.scores(request.waveforms) if memo is None else memo.scores(request.waveforms, tagger.scores)
         return protocol.encode_response(self.server.tagger.name, request, scores)
 
     def answer(self, respond) -> None:
@@ -181,6 +188,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the musicnn checkpoint to serve, and the OIP model name")
     parser.add_argument("--patches-per-run", type=int, default=PATCHES_PER_RUN, metavar="N",
                         help="3-s patches per session.run: bounds memory, ~45 MB each")
+    parser.add_argument("--memo", type=Path, metavar="FILE",
+                        help="for benchmarks: remember every answer in FILE and answer the same samples from it "
+                             "in later runs (taggers/musicnn/memo.py)")
     args = parser.parse_args(argv)
     if args.patches_per_run < 1:
         parser.error("--patches-per-run must be at least 1")
@@ -198,7 +208,8 @@ def main(argv: list[str] | None = None) -> None:
         tagger = Tagger(args.model, args.patches_per_run)
     except ModelError as exc:
         sys.exit(f"musicnn tagger not started: {exc}")
-    with TaggerServer((args.host, args.port), tagger) as server:
+    memo = None if args.memo is None else Memo(args.memo, tagger.name, len(tagger.labels))
+    with TaggerServer((args.host, args.port), tagger, memo) as server:
         host, port = server.server_address[:2]
         print(f"listening on http://{host}:{port}", flush=True)  # the socket already listens here
         try:
