@@ -25,8 +25,9 @@ It prints progress while the study runs, saves the study document (report includ
 bench/output/study-musicnn.json, and prints each clip's explanation, the report's per-tag source
 shares and faithfulness rows, the same rows pooled over all clips (each clip with its own top
 tag; computed here with the service's own backend.study_report from the clips' explanations),
-and the tagger calls and wall time. It also writes bench/output/study-musicnn.png (the report, one row per tag) and
-study-musicnn-pooled.png (the pooled rows: the curve over all six clips).
+and the tagger calls and wall time. It also writes bench/output/study-musicnn.png (the report, one
+row per tag) and study-musicnn-pooled.png (the pooled rows: the curve over all six clips, which
+`make bench-study-musicnn` copies to docs/study-musicnn.png for the README).
 """
 from __future__ import annotations
 
@@ -243,7 +244,8 @@ def run(args) -> None:
         raise SystemExit(f"missing clips {missing} in {CLIPS}: run bench/study_clips.py (make study-clips)")
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(redis_url=REDIS_URL, key_prefix=prefix, queue_name=f"{prefix}-queue",
-                        model_dir=Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")), tagger_allowed_networks="127.0.0.0/8")
+                        model_dir=Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")),
+                        tagger_allowed_networks="127.0.0.0/8")
     processes = Processes(Path(tempfile.mkdtemp(prefix="audiolime-study-musicnn-")))
     print(f"logs in {processes.logs}", flush=True)
     try:
