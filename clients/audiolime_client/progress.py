@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import shutil
 import sys
-from typing import TextIO
+import time
+from typing import Callable, TextIO
 
 from tqdm import tqdm
 
@@ -28,6 +29,7 @@ class ProgressBar:
         state = (job.stage, progress.done, progress.total, progress.confidence)
         if self.bar is None:
             self.bar, self.last = self._open(job), state  # drawn as it opens
+            end_log_line(self.bar)
             return
         if state == self.last and not self._interactive():
             return  # into a log file, a line only when something changed, not one per poll
@@ -36,7 +38,7 @@ class ProgressBar:
         self.bar.set_postfix_str(postfix(job), refresh=False)
         self.bar.n = min(100.0, progress.percent)
         if not job.done:  # the final state is drawn once, by close()
-            self.bar.refresh()
+            redraw(self.bar)
 
     def _open(self, job: Job) -> tqdm:
         # disable=False: show the bar even when stderr is not a terminal (logs, CI), as asked for.
@@ -61,6 +63,18 @@ class ProgressBar:
 
 def _is_terminal(stream) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def redraw(bar: tqdm) -> None:
+    bar.refresh()
+    end_log_line(bar)
+
+
+def end_log_line(bar: tqdm) -> None:
+    """Into a log file, each state drawn ends its line: tqdm only returns the carriage, which a
+    terminal redraws in place but which leaves a log one line of every state polled."""
+    if not _is_terminal(bar.fp):
+        bar.fp.write("\n")
 
 
 def _size(stream) -> dict:
@@ -94,35 +108,47 @@ def confidence_line(job: Job, of: str) -> str:
 
 
 STUDY_BAR_FORMAT = "{desc:<10}{n_fmt}/{total_fmt} clips|{bar}| [{elapsed}{postfix}]"
+LOG_INTERVAL = 10.0  # seconds: into a log file, the tagger calls alone move a line at most this often
 
 
 class StudyProgressBar:
     """Shows a study's progress: its status as the label, the clips ended as the fill, and as the
     postfix the tagger calls of all its jobs ("tagger calls 310/1024") and the clips that failed."""
 
-    def __init__(self, file: TextIO | None = None):
-        self.file = file
+    def __init__(self, file: TextIO | None = None, clock: Callable[[], float] = time.monotonic):
+        self.file, self.clock = file, clock
         self.bar: tqdm | None = None
         self.last: tuple | None = None
+        self.drawn_at = 0.0
 
     def update(self, study) -> None:
         progress = study.progress
-        state = (study.status, progress.done, progress.tagger_calls_done, progress.tagger_calls_total, progress.failed)
+        milestone = (study.status, progress.done, progress.failed, progress.cancelled)
+        state = (*milestone, progress.tagger_calls_done, progress.tagger_calls_total)
         if self.bar is None:
             stream = self.file or sys.stderr
             self.bar = tqdm(total=progress.total, initial=progress.done, desc=study.status,
                             postfix=study_postfix(study), bar_format=STUDY_BAR_FORMAT, file=stream, disable=False,
                             leave=True, **_size(stream))
-            self.last = state
+            self.last, self.drawn_at = state, self.clock()
+            end_log_line(self.bar)
             return
-        if state == self.last and not _is_terminal(self.bar.fp):
+        if not _is_terminal(self.bar.fp) and not self._log_line_due(state, milestone):
             return
         self.last = state
         self.bar.set_description_str(study.status, refresh=False)
         self.bar.set_postfix_str(study_postfix(study), refresh=False)
         self.bar.n = progress.done
         if not study.done:
-            self.bar.refresh()
+            self.drawn_at = self.clock()
+            redraw(self.bar)
+
+    def _log_line_due(self, state: tuple, milestone: tuple) -> bool:
+        """Into a log file: a line when a clip ends or the status changes; when only the tagger calls
+        moved (every poll, in a study of many jobs), at most one every LOG_INTERVAL."""
+        if state == self.last:
+            return False
+        return milestone != self.last[:len(milestone)] or self.clock() - self.drawn_at >= LOG_INTERVAL
 
     def close(self) -> None:
         if self.bar is not None:

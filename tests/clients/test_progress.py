@@ -5,7 +5,8 @@ import select
 import sys
 
 from audiolime_client.models import Job
-from audiolime_client.progress import ProgressBar, postfix
+from audiolime_client.progress import ProgressBar, StudyProgressBar, postfix
+from audiolime_client.study_models import Study
 from tests.clients.scripted_server import job_document
 
 
@@ -15,6 +16,15 @@ def state(stage: str, done: int, total: int, confidence: float | None = None, st
                             "confidence": confidence}
     document["request"] = {"sampling": {"strategy": strategy, "confidence": 0.95}}
     return Job.from_json(document)
+
+
+def study_state(status: str, done: int, total: int, calls: int) -> Study:
+    return Study.from_json({"id": "s" * 32, "status": status, "created_at": "2026-01-02T03:04:05Z",
+                            "finished_at": None, "expires_at": "2026-01-03T03:04:05Z", "links": {}, "request": {},
+                            "progress": {"done": done, "failed": 0, "cancelled": 0, "total": total,
+                                         "percent": 100.0 * done / total, "tagger_calls": {"done": calls,
+                                                                                          "total": 200}},
+                            "clips": [], "report": None})
 
 
 def test_a_terminal_that_reports_no_size_still_gets_the_bar(monkeypatch):
@@ -44,6 +54,26 @@ def test_into_a_log_file_one_line_per_change_not_per_poll():
     drawn = [part for part in log.getvalue().replace("\n", "\r").split("\r") if part]
     assert [part.split("|")[0].split()[0] for part in drawn] == ["querying", "querying", "finished"]
     assert "32/64 masks" in drawn[1] and drawn[-1].startswith("finished   100.0%|##########|")
+    lines = log.getvalue().rstrip("\n").split("\n")  # each state its own line, not one of carriage returns
+    assert [line.strip("\r").split()[0] for line in lines] == ["querying", "querying", "finished"]
+
+
+def test_a_study_into_a_log_file_a_line_per_clip_and_the_calls_alone_every_ten_seconds():
+    now = [0.0]
+    log = io.StringIO()
+    bar = StudyProgressBar(log, clock=lambda: now[0])
+    for seconds, done, calls in [(0, 0, 0), (1, 0, 16), (2, 0, 32), (9, 0, 48), (11, 0, 64), (12, 1, 80),
+                                 (13, 1, 96), (14, 1, 96), (30, 1, 112)]:
+        now[0] = seconds
+        bar.update(study_state("running", done, 3, calls))
+    bar.update(study_state("finished", 3, 3, 200))
+    bar.close()
+    lines = [line.strip("\r") for line in log.getvalue().rstrip("\n").split("\n")]
+    assert [line.split("[", 1)[1].split("calls ")[1].split("/")[0] for line in lines] == [
+        "0", "64", "80", "112", "200"]  # at 0 s; 11 s (10 s on); a clip ended; 30 s; the end
+    assert [line.split("|")[0] for line in lines] == [
+        "running   0/3 clips", "running   0/3 clips", "running   1/3 clips", "running   1/3 clips",
+        "finished  3/3 clips"]
 
 
 def test_the_confidence_climbs_in_the_postfix_of_an_adaptive_run_and_stands_alone_in_a_fixed_one():
