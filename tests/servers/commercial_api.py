@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import soundfile
 
 from taggers.reference import LABELS, band_levels
+from tests.servers.serving import argument_parser, serve
 
 ANALYZE_PATH = "/v1/analyze"
 MODEL = "genre-v2"
@@ -169,10 +170,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.servers.commercial_api",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = argument_parser("commercial_api", __doc__)
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--rps", type=int, default=None, help="accepted requests per one-second window")
     parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS")
@@ -184,13 +182,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    with Server((args.host, args.port), args) as server:
-        host, port = server.server_address[:2]
-        print(f"listening on http://{host}:{port}", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    serve(Server((args.host, args.port), args))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from taggers.reference import LABELS, BadRequest, band_levels, decode_clip
+from tests.servers.serving import argument_parser, serve
 
 PREDICT_PATH = "/v1/models/bands:predict"
 FAULTS = ("none", "wrong-labels", "html")
@@ -147,9 +148,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.servers.kserve_v1", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = argument_parser("kserve_v1", __doc__)
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--objects", action="store_true", help="answer one {tag: score} object per instance")
     parser.add_argument("--fault", choices=FAULTS, default="none")
@@ -160,13 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    with Server((args.host, args.port), args) as server:
-        host, port = server.server_address[:2]
-        print(f"listening on http://{host}:{port}", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    serve(Server((args.host, args.port), args))
 
 
 if __name__ == "__main__":

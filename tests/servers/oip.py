@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from taggers.reference import LABELS, band_levels
+from tests.servers.serving import argument_parser, serve
 
 MODEL = "bands"
 OUTPUT = "scores"
@@ -265,9 +266,7 @@ def described(body: bytes, header_length: str | None, status: int) -> dict:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.servers.oip", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = argument_parser("oip", __doc__)
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--no-binary-extension", action="store_true")
     parser.add_argument("--no-server-metadata", action="store_true", help="404 to GET /v2")
@@ -286,13 +285,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    with (SingleThreadedServer if args.single_threaded else Server)((args.host, args.port), args) as server:
-        host, port = server.server_address[:2]
-        print(f"listening on http://{host}:{port}", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    serve((SingleThreadedServer if args.single_threaded else Server)((args.host, args.port), args))
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ Behaviours:
 """
 from __future__ import annotations
 
-import argparse
 import socket
 import struct
 import threading
 import time
+
+from tests.servers.serving import argument_parser
 
 BEHAVIOURS = ("never-accept", "never-read", "reset-while-sending", "close-before-answer", "reset-mid-answer",
               "read-slowly")
@@ -97,9 +98,7 @@ def fill_listen_queue(listener: socket.socket) -> list[socket.socket]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.servers.rude", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = argument_parser("rude", __doc__)  # a raw socket, not an HTTP server: its own loop
     parser.add_argument("--behaviour", choices=BEHAVIOURS, required=True)
     args = parser.parse_args(argv)
     listener = socket.create_server((args.host, args.port), backlog=0 if args.behaviour == "never-accept" else 16)

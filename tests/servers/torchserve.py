@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from tests.servers.huggingface import Loading
+from tests.servers.serving import argument_parser, serve
 from tests.servers.top_labels import Counts, NotAudio, scores, top
 
 PREDICTIONS = re.compile(r"/predictions/([^/]+)(?:/([^/]+))?")
@@ -90,9 +91,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.servers.torchserve", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser = argument_parser("torchserve", __doc__)
     parser.add_argument("--token", required=True, help="the inference key")
     parser.add_argument("--model", default="bands")
     parser.add_argument("--starting-seconds", type=float, default=0.0, metavar="SECONDS")
@@ -101,13 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    with Server((args.host, args.port), args) as server:
-        host, port = server.server_address[:2]
-        print(f"listening on http://{host}:{port}", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    serve(Server((args.host, args.port), args))
 
 
 if __name__ == "__main__":
