@@ -15,12 +15,12 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,7 +31,7 @@ import requests  # noqa: E402
 
 from engine.codec import decode, encode  # noqa: E402
 from engine.pipeline import ExplainSettings, explain  # noqa: E402
-from tests.integration.harness import Processes, settings_env, start_tagger, start_worker  # noqa: E402
+from tests.integration.harness import Processes, start_api, start_tagger, start_worker  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from worker.tagger.client import TaggerClient  # noqa: E402
 from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
@@ -118,11 +118,7 @@ def main() -> None:
     try:
         tagger = start_tagger(processes)
         start_worker(processes, settings, f"{prefix}-worker", timeout=180)
-        port = 8690
-        processes.start([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
-                         "--bind", f"127.0.0.1:{port}", "service:create_app()"], settings_env(settings), "api")
-        base = f"http://127.0.0.1:{port}"
-        _wait_for(base + "/healthz")
+        base = start_api(processes, settings)
         audio = clip_bytes()
         engine_seconds = in_process(audio, tagger.url)
         service_seconds, job_id = through_service(audio, tagger.url, base)
@@ -131,7 +127,7 @@ def main() -> None:
               f"-> ratio {service_seconds / engine_seconds:.2f}")
         for interval, label in ((0.1, "each polling every 100 ms"), (0.0, "back to back (saturation)")):
             start = time.perf_counter()
-            latencies = sorted(poll_latencies("127.0.0.1", port, f"/explanations/{job_id}", interval))
+            latencies = sorted(poll_latencies("127.0.0.1", urlsplit(base).port, f"/explanations/{job_id}", interval))
             rate = len(latencies) / (time.perf_counter() - start)
             p50, p95 = statistics.median(latencies), latencies[int(0.95 * len(latencies)) - 1]
             print(f"GET /explanations/{{id}} (finished job), {POLLERS} clients {label}: {rate:.0f} requests/s, "
@@ -141,16 +137,6 @@ def main() -> None:
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
-
-
-def _wait_for(url: str) -> None:
-    for _ in range(300):
-        try:
-            if requests.get(url, timeout=5).status_code in (200, 503):
-                return
-        except requests.RequestException:  # not listening yet, or still importing the app
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 if __name__ == "__main__":

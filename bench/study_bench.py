@@ -39,7 +39,6 @@ import http.client
 import json
 import os
 import queue
-import socket
 import sys
 import tempfile
 import threading
@@ -60,7 +59,7 @@ import requests  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
 from backend.tagger.spec import TaggerSpec  # noqa: E402
-from tests.integration.harness import (Processes, settings_env, start_module_server, start_tagger,  # noqa: E402
+from tests.integration.harness import (Processes, start_api, start_module_server, start_tagger,  # noqa: E402
                                        start_worker, wav_bytes)
 from worker.tagger.client import TaggerClient  # noqa: E402
 
@@ -248,22 +247,6 @@ def proxy_busy(proxy_url: str) -> float:
     return requests.get(proxy_url + "/stats", timeout=5).json()["busy_seconds"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str) -> None:
-    for _ in range(300):
-        try:
-            if requests.get(url, timeout=5).status_code in (200, 503):
-                return
-        except requests.RequestException:  # not listening yet, or still importing the app
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
-
-
 # -- the run -----------------------------------------------------------------------------------------
 
 def measure(args, processes: Processes, settings: Settings, base: str, proxy_url: str, taggers) -> None:
@@ -339,11 +322,7 @@ def main() -> None:
         taggers = [start_tagger(processes, "--delay", str(args.delay)) for _ in range(args.slots)]
         proxy_url, _ = start_module_server(processes, "bench.study_bench", "--proxy",
                                            ",".join(tagger.base for tagger in taggers))
-        port = free_port()
-        processes.start([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
-                         "--bind", f"127.0.0.1:{port}", "service:create_app()"], settings_env(settings), "api")
-        base = f"http://127.0.0.1:{port}"
-        wait_for(base + "/healthz")
+        base = start_api(processes, settings)
         measure(args, processes, settings, base, proxy_url, taggers)
     finally:
         processes.stop_all()

@@ -36,7 +36,6 @@ import copy
 import json
 import os
 import select
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,7 @@ import requests  # noqa: E402
 
 from backend.config import Settings  # noqa: E402
 from backend.study_report import build_report  # noqa: E402
-from tests.integration.harness import Processes, settings_env, start_worker  # noqa: E402
+from tests.integration.harness import Processes, start_api, start_worker  # noqa: E402
 
 CLIPS = ROOT / "bench" / "output" / "study-clips"
 NAMES = ("rock", "metal", "pop", "jazz", "electronic", "classical")
@@ -89,22 +88,6 @@ def start_musicnn(processes: Processes, memo: Path | None) -> str:
         raise SystemExit(f"the musicnn tagger did not start: {line!r}; see {log.name}")
     threading.Thread(target=child.stdout.read, daemon=True).start()  # keep its pipe drained
     return line.split()[-1]
-
-
-def start_api(processes: Processes, settings: Settings) -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    processes.start([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf",
-                     "--bind", f"127.0.0.1:{port}", "service:create_app()"], settings_env(settings), "api")
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code in (200, 503):
-                return base
-        except requests.RequestException:  # not listening yet, or still importing the app
-            time.sleep(0.1)
-    raise SystemExit(f"the API at {base} did not come up")
 
 
 # -- the study -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -115,6 +116,26 @@ def start_worker(processes: Processes, settings: Settings, name: str, timeout: f
             raise RuntimeError(f"worker {name} did not start: {child.log_path.read_text()[-3000:]}")
         time.sleep(0.1)
     return child
+
+
+def start_api(processes: Processes, settings: Settings, timeout: float = 120.0) -> str:
+    """The API as the Procfile's `web` runs it (gunicorn, its config), on a free loopback port; its
+    base URL once /healthz answers (200, or 503 while no worker is alive yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    child = processes.start([sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "--bind",
+                             f"127.0.0.1:{port}", "service:create_app()"], settings_env(settings), "api")
+    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=5).status_code in (200, 503):
+                return base
+        except requests.RequestException:  # not listening yet, or its worker still importing the app
+            pass
+        if child.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the API did not start: {child.log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
 
 
 @dataclass
