@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import re
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import soundfile
 
 from taggers.reference import LABELS, band_levels
-from tests.servers.serving import argument_parser, serve
+from tests.servers.serving import JsonHandler, argument_parser, serve
 
 ANALYZE_PATH = "/v1/analyze"
 MODEL = "genre-v2"
@@ -115,8 +114,7 @@ class Server(ThreadingHTTPServer):
         self.args, self.stats = args, Stats(args.rps)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(JsonHandler):
     server: Server
 
     def do_GET(self) -> None:
@@ -157,16 +155,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_error_json(self, status: int, code: str, message: str, headers: dict | None = None) -> None:
         self.send_json(status, {"error": {"code": code, "message": message}}, headers)
-
-    def send_json(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -26,10 +26,10 @@ import binascii
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from tests.servers.serving import argument_parser, serve
+from tests.servers.serving import JsonHandler, argument_parser, serve
 from tests.servers.top_labels import TOP_K, Counts, NotAudio, scores, top
 
 AUDIO_TYPES = ("audio/", "application/octet-stream")
@@ -79,8 +79,7 @@ class Server(ThreadingHTTPServer):
         self.args, self.counts, self.loading = args, Counts(), Loading(args.loading_seconds)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(JsonHandler):
     server: Server
 
     def do_GET(self) -> None:
@@ -121,14 +120,6 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, status: int, payload, named: list[str] | None = None) -> None:
         self.server.counts.answered(status, named)
         self.send_json(status, payload)
-
-    def send_json(self, status: int, payload) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

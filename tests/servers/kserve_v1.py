@@ -21,13 +21,13 @@ import socket
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from taggers.reference import LABELS, BadRequest, band_levels, decode_clip
-from tests.servers.serving import argument_parser, serve
+from tests.servers.serving import JsonHandler, argument_parser, serve
 
 PREDICT_PATH = "/v1/models/bands:predict"
 FAULTS = ("none", "wrong-labels", "html")
@@ -93,8 +93,7 @@ class Server(ThreadingHTTPServer):
         self.args, self.stats = args, Stats()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(JsonHandler):
     server: Server
 
     def do_GET(self) -> None:
@@ -135,16 +134,6 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.rfile.close()  # the socket's last reference: closing it now sends the RST
         self.connection.close()
-
-    def send_json(self, status: int, payload: dict) -> None:
-        self.send_bytes(status, "application/json", json.dumps(payload).encode())
-
-    def send_bytes(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

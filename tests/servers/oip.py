@@ -38,13 +38,13 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+from http.server import HTTPServer, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from taggers.reference import LABELS, band_levels
-from tests.servers.serving import argument_parser, serve
+from tests.servers.serving import JsonHandler, argument_parser, serve
 
 MODEL = "bands"
 OUTPUT = "scores"
@@ -171,8 +171,7 @@ class SingleThreadedServer(HTTPServer):
         self.args, self.stats = args, Stats()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(JsonHandler):
     server: Server
 
     def do_GET(self) -> None:
@@ -235,20 +234,10 @@ class Handler(BaseHTTPRequestHandler):
         header = json.dumps(document).encode()
         self.send_bytes(200, "application/octet-stream", header + raw, {HEADER_LENGTH: str(len(header))})
 
-    def send_json(self, status: int, payload: dict) -> None:
-        self.send_bytes(status, "application/json", json.dumps(payload).encode())
-
     def send_bytes(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
-        self.send_response(status)
         if isinstance(self.server, SingleThreadedServer):  # else this connection would hold the only thread
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+            headers = {**(headers or {}), "Connection": "close"}  # (send_header then closes it)
+        super().send_bytes(status, content_type, body, headers)
 
 
 def described(body: bytes, header_length: str | None, status: int) -> dict:

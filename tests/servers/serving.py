@@ -3,6 +3,8 @@ announcing its URL on stdout ("listening on URL": the line the harness waits for
 from __future__ import annotations
 
 import argparse
+import json
+from http.server import BaseHTTPRequestHandler
 from socketserver import BaseServer
 
 
@@ -22,3 +24,19 @@ def serve(server: BaseServer) -> None:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps connections alive, as the worker's sessions do, and answers
+    with a body of known length."""
+    protocol_version = "HTTP/1.1"
+
+    def send_json(self, status: int, payload, headers: dict | None = None) -> None:
+        self.send_bytes(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def send_bytes(self, status: int, content_type: str, body: bytes, headers: dict | None = None) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Type": content_type, "Content-Length": str(len(body)), **(headers or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)

@@ -17,13 +17,12 @@ error). GET /ping {"status": "Healthy"}; GET /stats as in tests/servers/huggingf
 from __future__ import annotations
 
 import argparse
-import json
 import re
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from tests.servers.huggingface import Loading
-from tests.servers.serving import argument_parser, serve
+from tests.servers.serving import JsonHandler, argument_parser, serve
 from tests.servers.top_labels import Counts, NotAudio, scores, top
 
 PREDICTIONS = re.compile(r"/predictions/([^/]+)(?:/([^/]+))?")
@@ -35,8 +34,7 @@ class Server(ThreadingHTTPServer):
         self.args, self.counts, self.starting = args, Counts(), Loading(args.starting_seconds)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(JsonHandler):
     server: Server
 
     def do_GET(self) -> None:
@@ -80,14 +78,6 @@ class Handler(BaseHTTPRequestHandler):
     def error(self, status: int, kind: str, message: str) -> None:
         self.server.counts.answered(status)
         self.send_json(status, {"code": status, "type": kind, "message": message})
-
-    def send_json(self, status: int, payload) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
