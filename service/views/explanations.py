@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Callable
 
 from flask import Blueprint, Response, current_app, request, url_for
 
@@ -66,13 +67,7 @@ def submit():
 
 @blueprint.get("/explanations")
 def list_jobs():
-    limit = int_arg("limit", 20, 1, MAX_PAGE)
-    offset = int_arg("offset", 0, 0, 10**9)
-    records, total = services().store.list_jobs(current_owner(), offset, limit)
-    following = offset + limit
-    next_url = url_for("explanations.list_jobs", limit=limit, offset=following) if following < total else None
-    return {"items": [summary(r) for r in records], "total": total, "limit": limit, "offset": offset,
-            "next": next_url}
+    return listing_page("explanations.list_jobs", services().store.list_jobs, summary)
 
 
 @blueprint.get("/explanations/<job_id>")
@@ -95,6 +90,19 @@ def delete(job_id: str):
     owned(job_id)
     services().store.delete(job_id, current_owner())
     return "", 204
+
+
+def listing_page(endpoint: str, list_owned: Callable[[str, int, int], tuple[list, int]],
+                 item: Callable[[dict], dict]) -> dict:
+    """One page of the caller's records (`limit`, `offset` from the query), newest first, with the
+    URL of the next page of `endpoint` while there is one."""
+    limit = int_arg("limit", 20, 1, MAX_PAGE)
+    offset = int_arg("offset", 0, 0, 10**9)
+    records, total = list_owned(current_owner(), offset, limit)
+    following = offset + limit
+    next_url = url_for(endpoint, limit=limit, offset=following) if following < total else None
+    return {"items": [item(record) for record in records], "total": total, "limit": limit, "offset": offset,
+            "next": next_url}
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -22,7 +22,7 @@ from service.lru import LRU
 from service.problems import Problem
 from service.study_status import ENDED, clip_states, document, progress, study_status, summary
 from service.study_submission import Clip, StudySubmission, read_study
-from service.views.explanations import MAX_PAGE, int_arg, services
+from service.views.explanations import listing_page, services
 
 blueprint = Blueprint("studies", __name__)
 NOT_YET_CREATED = {"stage": Stage.QUEUED.value, "done": 0, "total": 0, "error": None}
@@ -117,13 +117,8 @@ def _create_jobs(owner: str, submission: StudySubmission, clip: Clip,
 
 @blueprint.get("/studies")
 def list_studies():
-    limit = int_arg("limit", 20, 1, MAX_PAGE)
-    offset = int_arg("offset", 0, 0, 10**9)
-    records, total = services().store.list_studies(current_owner(), offset, limit)
-    following = offset + limit
-    next_url = url_for("studies.list_studies", limit=limit, offset=following) if following < total else None
-    items = [summary(record, *_state(record)) for record in records]
-    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": next_url}
+    return listing_page("studies.list_studies", services().store.list_studies,
+                        lambda record: summary(record, *_state(record)))
 
 
 @blueprint.get("/studies/<study_id>")
