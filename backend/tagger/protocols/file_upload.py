@@ -128,10 +128,11 @@ def _filled(named: tuple[str, ...], scores: list, labels: list[str], document) -
     if unknown:
         raise TaggerResponseError(f"the answer names tags that are not in tagger.options.labels: {quote(unknown)}; "
                                   f"give the tagger's whole label set. The answer: {quote(document)}")
+    where = [column[label] for label in named]
     row = np.zeros((1, len(labels)))
-    row[0, [column[label] for label in named]] = scores
+    row[0, where] = scores
     missing = np.ones((1, len(labels)), dtype=bool)
-    missing[0, [column[label] for label in named]] = False
+    missing[0, where] = False
     return FilledPredictions(tuple(labels), row, missing)
 
 
