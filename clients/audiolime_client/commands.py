@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -26,6 +27,16 @@ def client_for(args: argparse.Namespace) -> Client:
 def note(text: str) -> None:
     """Progress notes go to stderr, so stdout stays the report (or the id, with --no-wait)."""
     print(text, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def keeps_running(what: str, commands: str):
+    """Ctrl-C while waiting: say that `what` keeps running and the `commands` that follow it up."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        note(f"\ninterrupted; {what} keeps running: {commands}")
+        raise
 
 
 def explain(args: argparse.Namespace) -> int:
@@ -60,13 +71,9 @@ def wait(args: argparse.Namespace) -> int:
 
 def finish(client: Client, args: argparse.Namespace, job_id: str, out: Path | None) -> int:
     """Wait with the bar, print the report, write the files."""
-    try:
+    with keeps_running(f"job {job_id}", f"`audiolime status {job_id}`, `audiolime cancel {job_id}`"):
         job = client.wait(job_id, timeout=args.timeout, progress=not args.no_progress,
                           poll_interval=args.poll_interval)
-    except KeyboardInterrupt:
-        note(f"\ninterrupted; job {job_id} keeps running: `audiolime status {job_id}`, "
-             f"`audiolime cancel {job_id}`")
-        raise
     print(_summary(job))
     sampling = tables.sampling_line(job.result.stats)
     if sampling:

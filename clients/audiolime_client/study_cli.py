@@ -17,7 +17,7 @@ from audiolime_client.arguments import (
     add_connection_options, add_explanation_options, add_sampling_options, add_tagger_options,
 )
 from audiolime_client.client import Client
-from audiolime_client.commands import client_for, note, sampling_settings
+from audiolime_client.commands import client_for, keeps_running, note, sampling_settings
 from audiolime_client.defaults import DEFAULT_POLL_INTERVAL
 from audiolime_client.errors import UsageError
 from audiolime_client.exitcodes import Exit
@@ -142,13 +142,9 @@ def view_path(ident: str) -> str:
 
 def finish(client: Client, args: argparse.Namespace, ident: str, out: Path | None) -> int:
     """Wait with the bar, print the tables, write the files."""
-    try:
+    with keeps_running(f"study {ident}", f"`audiolime study-status {ident} --wait`, `audiolime study-cancel {ident}`"):
         ended = client.wait_study(ident, timeout=args.timeout, progress=not args.no_progress,
                                   poll_interval=args.poll_interval)
-    except KeyboardInterrupt:
-        note(f"\ninterrupted; study {ident} keeps running: `audiolime study-status {ident} --wait`, "
-             f"`audiolime study-cancel {ident}`")
-        raise
     print(summary(ended))
     print()
     print(study_tables.report_text(ended))

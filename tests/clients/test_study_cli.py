@@ -2,6 +2,8 @@
 the progress bar, the tables (checked against the API's report), the three files, the exit codes."""
 import json
 import re
+import signal
+import subprocess
 from xml.etree import ElementTree
 
 import pytest
@@ -11,7 +13,7 @@ from audiolime_client import Client
 from audiolime_client.exitcodes import Exit
 from audiolime_client.stability import percent, percent_range
 from tests.clients.study_clips import SAMPLES, SEGMENTS, write_clips
-from tests.clients.test_cli import run
+from tests.clients.test_cli import CLI, run
 from tests.integration.test_studies import RATE, loud_audio
 
 NONE = "—"
@@ -156,6 +158,23 @@ def test_study_cancel_stops_a_running_study_and_deletes_it(stack, cli_env, tmp_p
     assert cancelled.returncode == Exit.OK and f"cancelled study {study_id}" in cancelled.stdout
     gone = run("study-status", study_id, env=cli_env)
     assert gone.returncode == Exit.API_ERROR and f"no study '{study_id}' for this API key" in gone.stderr
+
+
+def test_ctrl_c_while_waiting_says_how_to_follow_the_study_up_and_exits_130(stack, cli_env, tmp_path):
+    clips = write_clips(tmp_path / "clips", 2)
+    slow = ("--batch-size", 4, "--concurrency", 1)
+    child = subprocess.Popen([str(CLI), *map(str, study_args(stack.slow_tagger.url, *clips, extra=slow))],
+                             env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    submitted = child.stderr.readline()
+    while " clips|" not in child.stderr.readline():  # the bar's first line: it waits for the study now
+        assert child.poll() is None
+    child.send_signal(signal.SIGINT)
+    _, rest = child.communicate(timeout=60)
+    study_id = study_id_of(submitted)
+    assert child.returncode == 130
+    assert (f"interrupted; study {study_id} keeps running: `audiolime study-status {study_id} --wait`, "
+            f"`audiolime study-cancel {study_id}`") in rest
+    assert run("study-cancel", study_id, env=cli_env).returncode == Exit.OK  # it was still there
 
 
 @pytest.mark.parametrize("make, message", [
