@@ -1,6 +1,7 @@
 """The Redis layout of explanations, against the real Redis on a spare database (15)."""
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -10,7 +11,7 @@ import redis
 
 from backend.store import Stage, Store
 
-TEST_DB = 15
+TEST_DB = int(os.environ.get("AUDIOLIME_TEST_STORE_DB", "15"))
 TTL = 600
 OWNER, OTHER = "alice", "bob"
 REQUEST = {"tagger": {"url": "http://tagger.example/predict", "headers": {"Authorization": "[redacted]"}},
@@ -25,8 +26,7 @@ LABELS = ("rock", "jazz", "loud")
 def connection():
     client = redis.Redis(host="127.0.0.1", port=6379, db=TEST_DB)
     client.ping()
-    yield client
-    client.flushdb()
+    yield client  # each test deletes its own prefix's keys: the database may be shared
     client.close()
 
 
