@@ -1,6 +1,7 @@
 """The one explanation loop: rounds of masks, a refit and a stability estimate after each, a
-decision to stop, the checks (the self-check; deletion and random baselines when asked, all in
-one check query). In process (`explain`) and in the service (the RQ job)
+decision to stop, then the checks (checking.py: the self-check, the tagger's baseline and the
+searches for verified sufficient and necessary parts, with deletion and random baselines when
+asked), step by step until every search has ended. In process (`explain`) and in the service (the RQ job)
 alike, a driver only answers the explainer's queries:
 
     explainer = Explainer(factorization, settings)
@@ -85,7 +86,9 @@ class Explainer:
         self.targets: list[int] | None = None
         self.claims: list = []
         self.trace: list[tuple[int, float]] = []  # (draws, lowest confidence) after each round
-        self._checks = checking.Checks.none([], d)
+        self._layout = checking.Layout(tuple(factorization.sources.names), len(factorization.segments),
+                                       tuple(c.name for c in factorization.components))
+        self._checks = checking.Checks.none([], self._layout)
         self.check_error: TaggerError | None = None
 
     # -- what the driver has -------------------------------------------------------------------
@@ -131,8 +134,8 @@ class Explainer:
             if len(wanted):
                 # the most still to come: during sampling, the cap and every check mix it may need
                 tags = len(self.targets or self.settings.tags or [None] * self.settings.top_k)
-                cap = (self.cap + checking.most_masks(self.settings, tags) if self.phase is Phase.SAMPLING
-                       else answered + len(wanted))
+                most = checking.most_masks(self.settings, tags, len(self._layout.sources))
+                cap = self.cap + most if self.phase is Phase.SAMPLING else answered + len(wanted)
                 return Query(wanted, self.phase, answered, cap, self.confidence)
             self._advance()
         return None
@@ -157,7 +160,7 @@ class Explainer:
     def _advance(self) -> None:
         if self.phase is Phase.SAMPLING:
             self._evaluate_round()
-        else:
+        elif not self._checks.advance(self._answers, self.labels):  # a search may want another step
             self.phase = None
 
     def _evaluate_round(self) -> None:
@@ -274,22 +277,24 @@ class Explainer:
             entry.update(start=segment.start_seconds, end=segment.end_seconds)
         return {"sources": group_shares(weights, covariance, by_source, self.settings.seed), "segments": segments}
 
-    # -- the checks: the self-check, and the faithfulness checks when asked ----------------------
+    # -- the checks: self-check, baseline, verified parts; faithfulness when asked ----------------
     def _plan_checks(self) -> checking.Checks:
         self._final = self.explained()
-        return checking.Checks.plan(self._final, self.settings, self.factorization.n_components)
+        original = self._answers[mask_key(np.ones(self.factorization.n_components, dtype=bool))]
+        return checking.Checks.plan(self._final, self.targets, original, self.settings, self._layout)
 
     def explanation(self) -> Explanation:
         if not hasattr(self, "_final"):
             self._final = self.explained()
-            self._checks = checking.Checks.none(self._final, self.factorization.n_components)
-        self._checks.fill(self._final, self._answers, self.labels, self.check_error)
+            self._checks = checking.Checks.none(self._final, self._layout)
+        free = {mask_key(m) for m in self._round_masks()} | {mask_key(m) for m in self._checks.self_check_masks()}
+        overview = self._checks.fill(self._final, self._answers, self.labels, self.check_error, free)
         return Explanation(
             components=self.factorization.components,
             sources=list(self.factorization.sources.names),
             segments=[(s.start_seconds, s.end_seconds) for s in self.factorization.segments],
             residual=self.settings.residual, tags=self._final, settings=self.settings.to_dict(),
-            stats=self.stats(), provenance={})
+            stats=self.stats(), provenance={}, baseline=overview)
 
     def samples(self) -> dict:
         """What the explanation was fitted on: distinct masks, how often each was drawn, and the
@@ -302,13 +307,16 @@ class Explainer:
     def stats(self) -> dict:
         sample_keys = {mask_key(m) for m in self._round_masks()}
         check_keys = {mask_key(m) for m in self._checks.self_check_masks()}
-        # a faithfulness mask the sampling or the self-check needed anyway is not an extra call
-        extra = {mask_key(m) for m in self._checks.faithfulness_masks()} - sample_keys - check_keys
+        verifying = {mask_key(m) for m in np.concatenate([self._checks.baseline_masks(),
+                                                          self._checks.search_masks(every=True)])}
+        verifying -= sample_keys | check_keys
+        # a faithfulness mask the sampling, the self-check or the searches needed anyway is not extra
+        extra = {mask_key(m) for m in self._checks.faithfulness_masks()} - sample_keys - check_keys - verifying
         asked = set(self._answers) - self._reused
-        used = (sample_keys | check_keys | extra) & set(self._answers)
+        used = (sample_keys | check_keys | extra | verifying) & set(self._answers)
         return {"samples": self.n_draws, "unique_masks": len(sample_keys), "exhaustive": self.exhaustive,
                 "strategy": self.plan.strategy.value, "design": self.plan.design.value,
                 "stop_reason": self.stop_reason.value if self.stop_reason else None,
                 "rounds": len(self.trace), "confidence_trace": [[n, c] for n, c in self.trace],
                 "tagger_calls": len(used & asked), "reused": len(used & self._reused),
-                "faithfulness_calls": len(extra & asked)}
+                "faithfulness_calls": len(extra & asked), "verification_calls": len(verifying & asked)}

@@ -25,6 +25,9 @@ class TagExplanation:
     stability: dict | None = None  # the claim about the top-k and how sure it is (engine.stability)
     groups: dict | None = None  # {"sources": [...], "segments": [...]}: summed weights and shares
     faithfulness: dict | None = None  # deletion and random baselines (engine.faithfulness); None: not asked
+    baseline: dict | None = None  # the tag on the all-off mix and each source alone (engine.baseline)
+    sufficient: dict | None = None  # the verified smallest set that keeps the tag alone (engine.verification)
+    necessary: dict | None = None  # the verified smallest set whose removal loses it
 
     def fail(self, stage: str, detail: str) -> None:
         """Report a problem on this tag alone: the job's other tags stand."""
@@ -40,7 +43,8 @@ class TagExplanation:
                 "ranking": self.ranking(), "self_check": [row.to_dict() for row in self.self_check],
                 "self_check_note": self.self_check_note, "error": self.error, "weight_se": self.weight_se,
                 "weight_interval": self.weight_interval, "stability": self.stability, "groups": self.groups,
-                "faithfulness": self.faithfulness}
+                "faithfulness": self.faithfulness, "baseline": self.baseline, "sufficient": self.sufficient,
+                "necessary": self.necessary}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TagExplanation":
@@ -49,7 +53,8 @@ class TagExplanation:
         return cls(**fields, self_check=rows, self_check_note=data.get("self_check_note"), error=data.get("error"),
                    weight_se=data.get("weight_se"), weight_interval=data.get("weight_interval"),
                    stability=data.get("stability"), groups=data.get("groups"),
-                   faithfulness=data.get("faithfulness"))
+                   faithfulness=data.get("faithfulness"), baseline=data.get("baseline"),
+                   sufficient=data.get("sufficient"), necessary=data.get("necessary"))
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Explanation:
     settings: dict
     stats: dict  # samples drawn, unique masks, tagger calls, exhaustive or sampled
     provenance: dict  # separator model, tagger labels
+    baseline: dict | None = None  # the tagger's top tags on the all-off mix and on each source alone
 
     def tag(self, name: str) -> TagExplanation:
         for explained in self.tags:
@@ -79,6 +85,7 @@ class Explanation:
             "settings": self.settings,
             "stats": self.stats,
             "provenance": self.provenance,
+            "baseline": self.baseline,
         }
 
     @classmethod
@@ -87,4 +94,4 @@ class Explanation:
                       for c in data["components"]]
         return cls(components, list(data["sources"]), [(s["start"], s["end"]) for s in data["segments"]],
                    data["residual"], [TagExplanation.from_dict(t) for t in data["tags"]],
-                   data["settings"], data["stats"], data["provenance"])
+                   data["settings"], data["stats"], data["provenance"], data.get("baseline"))

@@ -10,6 +10,9 @@ from .surrogate import SurrogateOptions
 
 
 FAITHFULNESS_FIELDS = {"random", "deletion"}  # the request's names (see FaithfulnessSettings.to_dict)
+VERIFICATION_FIELDS = {"budget"}
+DEFAULT_VERIFICATION_BUDGET = 32  # tagger calls per tag and part, beyond the ranking's own top-k mixes
+VERIFICATION_POOL = 8  # the best-ranked positive components a greedy search grows its set from
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,33 @@ class FaithfulnessSettings:
 
 
 @dataclass(frozen=True)
+class VerificationSettings:
+    """The search for verified sufficient and necessary sets of at most self_check_k components
+    (engine/verification.py): how many tagger calls each tag's two searches may spend, each, beyond
+    the ranking's own top-k mixes. 0: the ranking's top-k mixes only."""
+    budget: int = DEFAULT_VERIFICATION_BUDGET
+
+    def __post_init__(self):
+        _check_int("verification.budget", self.budget, 0)
+
+    def most_masks(self, k_max: int) -> int:
+        """The most masks one tag's two searches may ask (their top-k mixes included)."""
+        return 2 * (k_max + self.budget)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "VerificationSettings":
+        if not isinstance(data, dict):
+            raise InvalidOptionError(f'`verification` must be an object: {{"budget": calls}}, got {data!r}')
+        unknown = sorted(set(data) - VERIFICATION_FIELDS)
+        if unknown:
+            raise InvalidOptionError(f"unknown verification settings {unknown}; known: {sorted(VERIFICATION_FIELDS)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return {"budget": self.budget}
+
+
+@dataclass(frozen=True)
 class ExplainSettings:
     samples: int | None = None  # the fixed count; with adaptive sampling, the cap unless max_samples says
     seed: int = 0
@@ -61,6 +91,7 @@ class ExplainSettings:
     batch_size: int = 32
     sampling: SamplingSettings | None = None  # None: fixed when `samples` is given (as before), else adaptive
     faithfulness: FaithfulnessSettings = field(default_factory=FaithfulnessSettings)
+    verification: VerificationSettings = field(default_factory=VerificationSettings)
 
     def __post_init__(self):
         for name in ("self_check_k", "batch_size", "top_k"):
@@ -80,6 +111,10 @@ class ExplainSettings:
         if isinstance(self.sampling, dict):
             object.__setattr__(self, "sampling", SamplingSettings(**self.sampling))
         object.__setattr__(self, "faithfulness", _faithfulness(self.faithfulness, self.self_check_k))
+        if isinstance(self.verification, dict):
+            object.__setattr__(self, "verification", VerificationSettings.from_dict(self.verification))
+        if not isinstance(self.verification, VerificationSettings):
+            raise InvalidOptionError(f'verification must be an object {{"budget": calls}}, got {self.verification!r}')
         object.__setattr__(self, "tags", tuple(self.tags))
 
     def sampling_plan(self) -> SamplingSettings:
@@ -96,6 +131,7 @@ class ExplainSettings:
         data["tags"] = list(self.tags)
         data["sampling"] = self.sampling_plan().to_dict()
         data["faithfulness"] = self.faithfulness.to_dict()
+        data["verification"] = self.verification.to_dict()
         return data
 
 

@@ -46,3 +46,19 @@ def listening_tagger(rules: dict[str, list[tuple[str, int, float]]], n_segments:
         return np.stack(columns, axis=1)
 
     return predict
+
+
+def rule_scores(rules: dict[str, dict], mixes: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(B, tags) scores of rules over tone levels (tests/servers/rules.py says how): per tag,
+    constant + Σ weight · level over `any` + scale · Π level over `all`."""
+    columns = []
+    for rule in rules.values():
+        score = np.full(len(mixes), float(rule.get("constant", 0.0)))
+        for freq, start, end, weight in rule.get("any", []):
+            score += weight * tone_level(mixes, sample_rate, freq, start, end)
+        together = rule.get("all", [])
+        if together:
+            score += rule.get("scale", 1.0) * np.prod([tone_level(mixes, sample_rate, f, a, b)
+                                                       for f, a, b in together], axis=0)
+        columns.append(score)
+    return np.stack(columns, axis=1)

@@ -173,7 +173,9 @@ def test_without_faithfulness_an_explanation_costs_what_it_did_and_with_it_each_
     plain, plain_tagger = run_drummy()
     checked, checked_tagger = run_drummy(faithfulness=FAITHFUL)
     assert all(t.faithfulness is None for t in plain.tags) and plain.stats["faithfulness_calls"] == 0
-    assert plain_tagger.calls == plain.stats["tagger_calls"] <= plain.stats["unique_masks"] + 3
+    verifying = plain.stats["verification_calls"]
+    assert plain_tagger.calls == plain.stats["tagger_calls"] <= plain.stats["unique_masks"] + 3 + verifying
+    assert checked.stats["verification_calls"] == verifying  # the same searches, whatever else is asked
     assert checked.stats["samples"] == plain.stats["samples"]  # the checks come after the sampling
     extra = checked.stats["faithfulness_calls"]
     assert checked_tagger.calls == checked.stats["tagger_calls"] == plain_tagger.calls + extra
