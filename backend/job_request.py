@@ -7,16 +7,17 @@ from backend import separators
 from backend.separators import PROVIDED
 from engine.errors import InvalidOptionError
 from engine.sampling import SamplingSettings
-from engine.settings import ExplainSettings, FaithfulnessSettings
+from engine.settings import ExplainSettings, FaithfulnessSettings, VerificationSettings
 from engine.surrogate import SurrogateOptions
 from backend.config import Settings
 from backend.tagger.spec import TaggerSpec
 
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
-          "self_check_k", "fade_seconds", "sampling", "faithfulness"}
+          "self_check_k", "fade_seconds", "sampling", "faithfulness", "verification", "off"}
 SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
                    "design"}
 MAX_RANDOM_DRAWS = 100  # faithfulness.random: each draw is two tagger calls per k and tag
+MAX_VERIFICATION_BUDGET = 1024  # verification.budget: tagger calls per tag and part
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class JobRequest:
                   ("sampling.max_samples", plan.max_samples, limits.max_samples),
                   ("self_check_k", s.self_check_k, limits.max_self_check_k),
                   ("faithfulness.random", s.faithfulness.random_draws, MAX_RANDOM_DRAWS),
+                  ("verification.budget", s.verification.budget, MAX_VERIFICATION_BUDGET),
                   ("targets", len(s.tags) or s.top_k, limits.max_tags),
                   ("tagger.batch_size", t.batch_size, limits.max_batch_size),
                   ("tagger.concurrency", t.concurrency, limits.max_concurrency)]
@@ -70,7 +72,8 @@ class JobRequest:
                 "residual": s.residual, "fade_seconds": s.fade_seconds,
                 "targets": {"tags": list(s.tags)} if s.tags else {"top_k": s.top_k},
                 "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k,
-                "faithfulness": s.faithfulness.to_dict()}
+                "faithfulness": s.faithfulness.to_dict(), "verification": s.verification.to_dict(),
+                "off": s.off.value}
 
 
 def _check_sampling_asked(sampling) -> None:
@@ -110,13 +113,16 @@ def _settings(data: dict) -> ExplainSettings:
             raise InvalidOptionError(f"unknown sampling settings {unknown}; known: {sorted(SAMPLING_FIELDS)}")
         sampling = SamplingSettings(**sampling)
     faithfulness = _typed(data, "faithfulness", dict, {}, "an object: {\"random\": R, \"deletion\": true}")
+    verification = _typed(data, "verification", dict, {}, "an object: {\"budget\": calls}")
     return ExplainSettings(
         samples=data.get("samples"), sampling=sampling, seed=data.get("seed", 0),
         segments=_segments_in(data.get("segments")),
         residual=_typed(data, "residual", bool, False, "true or false"),
         fade_seconds=_typed(data, "fade_seconds", (int, float), 0.005, "a number of seconds"),
         tags=tuple(tags), top_k=targets.get("top_k", 1), surrogate=SurrogateOptions(**surrogate),
-        self_check_k=data.get("self_check_k", 3), faithfulness=FaithfulnessSettings.from_dict(faithfulness))
+        self_check_k=data.get("self_check_k", 3), faithfulness=FaithfulnessSettings.from_dict(faithfulness),
+        verification=VerificationSettings.from_dict(verification),
+        off=_typed(data, "off", str, ExplainSettings.off.value, "the name of a way to switch off: silence or cut"))
 
 
 def _typed(data: dict, name: str, kind, default, meaning: str, path: str | None = None):

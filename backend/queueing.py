@@ -6,6 +6,8 @@ import math
 from rq import Queue
 from rq.job import Callback
 
+from engine.settings import DEFAULT_VERIFICATION_BUDGET
+
 RUN = "worker.jobs.run_explanation"  # by dotted path: the API never imports the worker's code
 ON_FAILURE = "worker.jobs.on_run_failure"
 LOAD_WAIT_ALLOWANCE = 600  # seconds a job may wait for a tagger's model to load (worker/tagger/loading.py)
@@ -20,6 +22,8 @@ def job_timeout(request: dict, duration_seconds: float) -> int:
     checks = request.get("self_check_k", 3)
     faithfulness = request.get("faithfulness") or {}
     per_tag = checks * (1 + int(bool(faithfulness.get("deletion"))) + 2 * faithfulness.get("random", 0))
+    if checks:  # the two searches for verified parts (and, once, the baseline: within the slack)
+        per_tag += 2 * (checks + (request.get("verification") or {}).get("budget", DEFAULT_VERIFICATION_BUDGET))
     targets = request.get("targets") or {}
     tags = len(targets.get("tags") or []) or targets.get("top_k", 1)
     unique = min(cap, 2 ** 20) + per_tag * tags

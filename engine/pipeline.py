@@ -68,7 +68,7 @@ def explain(waveform: np.ndarray, sample_rate: int, tagger: Tagger, settings: Ex
     if sources is None:
         sources = separator.separate(as_waveform(waveform), sample_rate)
     factorization = factorize(waveform, sample_rate, sources, settings)
-    mixer = Mixer(factorization.conform(tagger.sample_rate, tagger.channels))
+    mixer = Mixer(factorization.conform(tagger.sample_rate, tagger.channels), settings.off)
     explainer = Explainer(factorization, settings)
 
     def ask(query: Query) -> Predictions:

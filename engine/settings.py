@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 from .components import DEFAULT_FADE_SECONDS, MAX_FADE_SECONDS
 from .errors import InvalidOptionError
+from .mixing import Off
 from .sampling import SamplingSettings, Strategy
 from .surrogate import SurrogateOptions
 
@@ -92,6 +93,7 @@ class ExplainSettings:
     sampling: SamplingSettings | None = None  # None: fixed when `samples` is given (as before), else adaptive
     faithfulness: FaithfulnessSettings = field(default_factory=FaithfulnessSettings)
     verification: VerificationSettings = field(default_factory=VerificationSettings)
+    off: Off = Off.SILENCE  # what a switched-off component sounds like (engine/mixing.py)
 
     def __post_init__(self):
         for name in ("self_check_k", "batch_size", "top_k"):
@@ -116,6 +118,7 @@ class ExplainSettings:
         if not isinstance(self.verification, VerificationSettings):
             raise InvalidOptionError(f'verification must be an object {{"budget": calls}}, got {self.verification!r}')
         object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "off", Off.parse(self.off))
 
     def sampling_plan(self) -> SamplingSettings:
         """How this explanation samples, every choice made (strategy, cap, design)."""
@@ -132,6 +135,7 @@ class ExplainSettings:
         data["sampling"] = self.sampling_plan().to_dict()
         data["faithfulness"] = self.faithfulness.to_dict()
         data["verification"] = self.verification.to_dict()
+        data["off"] = self.off.value
         return data
 
 

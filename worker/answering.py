@@ -30,18 +30,19 @@ TAGGER_IDENTITY = ("url", "protocol", "options", "sample_rate", "channels", "enc
                    "input_policy")
 
 
-def answers_context(factorization: Factorization, tagger: dict) -> str:
+def answers_context(factorization: Factorization, tagger: dict, off: str = "silence") -> str:
     """One id per (components, tagger): the same mask then makes the same mix for the same tagger,
     so its answer is shared between jobs with the same id. The components are identified by their
     audio (decoded samples: two uploads of one clip may differ in their headers), their segments
-    and fades, which covers the clip, the separator or provided stems, and the residual."""
+    and fades, which covers the clip, the separator or provided stems, and the residual; and by
+    what "off" sounds like, which makes another mix of the same mask."""
     digest = hashlib.sha256()
     sources = factorization.sources
     for name, waveform in zip(sources.names, sources.waveforms):
         digest.update(name.encode() + b"\0" + content_hash(waveform, sources.sample_rate).encode())
     segments = [(s.start, s.end) for s in factorization.segments]
     described = {"tagger": {k: tagger.get(k) for k in TAGGER_IDENTITY}, "segments": segments,
-                 "fade_seconds": factorization.fade_seconds}
+                 "fade_seconds": factorization.fade_seconds, "off": off}
     digest.update(json.dumps(described, sort_keys=True).encode())
     return digest.hexdigest()[:32]
 

@@ -102,10 +102,11 @@ class ExplanationRun:
         self._enter(Stage.SEPARATING)
         sources = self._sources(request["separator"], waveform, sample_rate)
         factorization = factorize(waveform, sample_rate, sources, settings)
-        mixer = Mixer(factorization.conform(spec.sample_rate, spec.channels))
+        mixer = Mixer(factorization.conform(spec.sample_rate, spec.channels), settings.off)
         client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait,
                               on_loading=self._waiting)
-        shared = self.store.answers_key(record["owner"], answers_context(factorization, request["tagger"]))
+        context = answers_context(factorization, request["tagger"], settings.off.value)
+        shared = self.store.answers_key(record["owner"], context)
         self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)
         answerer = Answerer(self.store, self.job_id, self.token, shared, mixer, client, self.lease.keep_going,
                             self._enter_once, self._progress)
