@@ -60,8 +60,13 @@ def factorization(store: Store, record: dict) -> Factorization:
     return cached
 
 
-def top_k_mix(f: Factorization, weights: list[float], k: int) -> tuple[np.ndarray, list[int]]:
+def mix_of(f: Factorization, components: list[int], request_settings: dict, keep: bool = True) -> np.ndarray:
+    """The mix of these components alone (keep), or of every other one, switched off as the job did."""
+    mask = np.full((1, f.n_components), not keep, dtype=bool)
+    mask[0, components] = keep
+    return Mixer(f, request_settings.get("off", "silence")).mix(mask)[0]
+
+
+def top_k_mix(f: Factorization, weights: list[float], k: int, request_settings: dict) -> tuple[np.ndarray, list[int]]:
     chosen = top_components(np.asarray(weights), k)
-    mask = np.zeros((1, f.n_components), dtype=bool)
-    mask[0, chosen] = True
-    return Mixer(f).mix(mask)[0], chosen
+    return mix_of(f, chosen, request_settings), chosen

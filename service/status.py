@@ -59,5 +59,9 @@ def _audio_links(job_id: str, result: dict) -> dict:
         "components": [f"{base}/components/{c['index']}" for c in result["components"]],
     }
     if result["tags"]:
-        links["explanation_audio"] = f"{base}/audio?tag={quote(result['tags'][0]['tag'])}&k=3"
+        first = result["tags"][0]
+        links["explanation_audio"] = f"{base}/audio?tag={quote(first['tag'])}&k=3"
+        for part in ("sufficient", "necessary"):
+            if (first.get(part) or {}).get("found"):
+                links[f"{part}_audio"] = f"{base}/audio?tag={quote(first['tag'])}&part={part}"
     return links

@@ -5,11 +5,12 @@ from flask import Blueprint, request
 
 from engine.codec import decode
 from service.problems import Problem
-from service.rendering import audio_response, factorization, top_k_mix
+from service.rendering import audio_response, factorization, mix_of, top_k_mix
 from backend.store import Stage
 from service.views.explanations import finished, int_arg, owned, services
 
 blueprint = Blueprint("audio", __name__)
+PARTS = ("sufficient", "necessary")  # the verified sets a listener can play (engine/verification.py)
 
 
 @blueprint.get("/explanations/<job_id>/original")
@@ -49,6 +50,8 @@ def component(job_id: str, index: int):
 
 @blueprint.get("/explanations/<job_id>/audio")
 def explanation(job_id: str):
+    """The top-k mix of a tag, or (`part`) its verified sufficient set alone or the mix without its
+    verified necessary set: each exactly what the tagger heard."""
     record = finished(job_id, "mixes")
     result = services().store.result(job_id)
     if result is None:  # deleted between reading the record and reading the result
@@ -57,9 +60,26 @@ def explanation(job_id: str):
     tag = request.args.get("tag") or result["tags"][0]["tag"]
     if tag not in tags:
         raise Problem(404, "Not found", f"tag {tag!r} was not explained; explained: {sorted(tags)}")
-    k = int_arg("k", 3, 1, 1000)
     f = factorization(services().store, record)
-    mix, chosen = top_k_mix(f, tags[tag]["weights"], k)
+    part = request.args.get("part")
+    if part is not None:
+        return _part_mix(f, record, tags[tag], part)
+    k = int_arg("k", 3, 1, 1000)
+    mix, chosen = top_k_mix(f, tags[tag]["weights"], k, record["request"])
     response = audio_response(mix, f.sample_rate, f"{tag}-top{k}")
     response.headers["X-Components"] = ",".join(map(str, chosen))
+    return response
+
+
+def _part_mix(f, record: dict, explained: dict, part: str):
+    if part not in PARTS:
+        raise Problem(400, "Invalid parameter", f"`part` must be one of {sorted(PARTS)}, got {part!r}")
+    found = explained.get(part)
+    if not found or not found.get("found"):
+        said = f": {found['statement']}" if found else " (no check phase ran)"
+        raise Problem(404, "Not found", f"tag {explained['tag']!r} has no verified {part} set{said}")
+    components = found["components"]
+    mix = mix_of(f, components, record["request"], keep=part == "sufficient")
+    response = audio_response(mix, f.sample_rate, f"{explained['tag']}-{part}")
+    response.headers["X-Components"] = ",".join(map(str, components))
     return response
