@@ -1,9 +1,12 @@
 """A study's report as a figure (PNG or SVG): the audioLIME paper's Figure 2, per tag.
 
 One row per tag, three panels: how often the top-k components alone keep the tag on top (with
-the Wilson 95 % interval, against k random positive components and the comparison separator);
-how often removing them drops it from the top (against removing k random ones); and each
-source's median share of the positive weight over the clips, with quartile whiskers.
+the Wilson 95 % interval, against k random positive components and the comparison separator),
+beside how often the tagger verified a sufficient set of at most k; how often removing them
+drops it from the top (against removing k random ones), beside how often a verified necessary
+set of at most k was found; and each source's median share of the positive weight over the
+clips, with quartile whiskers. The row's title says in how many clips the tag is confounded by
+the tagger's answer to the all-off mix.
 
 matplotlib is imported inside `render`, so the API starts without it; the figure is drawn on
 its own Agg canvas (no pyplot, no backend switch), and the few settings that must be global
@@ -21,6 +24,7 @@ MAX_TAGS = 12  # rows drawn; the report JSON has the others
 ROW_HEIGHT, WIDTH = 3.0, 13.0  # inches
 KEPT, RANDOM, COMPARISON = "#1f5f8b", "#7a7a7a", "#c26a00"  # the page's accent, grey, orange
 DROPPED = "#a4161a"
+SUFFICIENT, NECESSARY = "#2e7d32", "#6a3d9a"  # the verified parts: green, purple
 SHARE = "#5b8db8"
 RC = {"svg.hashsalt": "audiolime-study", "svg.fonttype": "none", "font.size": 9,
       "axes.spines.top": False, "axes.spines.right": False}
@@ -83,10 +87,13 @@ def _tag_row(axes, tag: dict, comparison: str | None) -> None:
 
 
 def _kept_panel(ax, tag: dict, rows: list[dict], comparison: str | None) -> None:
-    ax.set_title(f"“{tag['tag']}”: kept on top by its top-k alone ({_clips(tag)})", fontsize=9, loc="left")
+    ax.set_title(f"“{tag['tag']}”: kept on top by its top-k alone ({_clips(tag)}{_confounded(tag)})",
+                 fontsize=9, loc="left")
     if not _draw_share(ax, rows, "share", "share_interval", KEPT, "top-k of the explanation"):
         _note(ax, "no self-check rows" if tag.get("clips") else "not fitted on any clip")
         return
+    _draw_share(ax, rows, "sufficient_share", "sufficient_interval", SUFFICIENT,
+                "a verified sufficient set of ≤ k", offset=0.06)
     _line(ax, rows, "random_share", RANDOM, "k random positive components", "--", "s")
     if any(row.get("comparison_share") is not None for row in rows):
         _line(ax, rows, "comparison_share", COMPARISON, f"top-k with {comparison or 'the comparison separator'}",
@@ -96,19 +103,24 @@ def _kept_panel(ax, tag: dict, rows: list[dict], comparison: str | None) -> None
 
 def _dropped_panel(ax, tag: dict, rows: list[dict]) -> None:
     ax.set_title("dropped from the top without its top-k", fontsize=9, loc="left")
-    if not _draw_share(ax, rows, "dropped_share", "dropped_interval", DROPPED, "top-k removed"):
-        _note(ax, "no deletion checks (ask comparisons.random)")
+    drawn = _draw_share(ax, rows, "dropped_share", "dropped_interval", DROPPED, "top-k removed")
+    drawn = _draw_share(ax, rows, "necessary_share", "necessary_interval", NECESSARY,
+                        "a verified necessary set of ≤ k", offset=0.06) or drawn
+    if not drawn:
+        _note(ax, "no deletion checks and no verified parts")
         return
     _line(ax, rows, "random_dropped_share", RANDOM, "k random positive components removed", "--", "s")
     _k_axis(ax, rows, "share of clips")
 
 
-def _draw_share(ax, rows: list[dict], key: str, interval_key: str, colour: str, label: str) -> bool:
-    """A share per k with its Wilson interval as error bars; False when no row has one."""
+def _draw_share(ax, rows: list[dict], key: str, interval_key: str, colour: str, label: str,
+                offset: float = 0.0) -> bool:
+    """A share per k with its Wilson interval as error bars (shifted by `offset` along k, so that two
+    series' bars stay apart); False when no row has one."""
     points = [(row["k"], row[key], row.get(interval_key)) for row in rows if row.get(key) is not None]
     if not points:
         return False
-    ks = [k for k, _, _ in points]
+    ks = [k + offset for k, _, _ in points]
     values = [v for _, v, _ in points]
     # Clamped: a report stored before the interval's ends were exact may lie 1e-17 outside its share.
     low = [max(0.0, v - (i[0] if i else v)) for _, v, i in points]
@@ -168,6 +180,13 @@ def _note(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#5c5c5c")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def _confounded(tag: dict) -> str:
+    flagged = tag.get("confounded") or {}
+    if not flagged.get("clips") or not flagged.get("confounded"):
+        return ""
+    return f"; confounded by silence in {flagged['confounded']} of {flagged['clips']}"
 
 
 def _clips(tag: dict) -> str:

@@ -1,6 +1,8 @@
 """A study's report: what the explanations of many clips say together, and how faithful they are
 (the audioLIME paper's Figure 2: how often the top-k components alone keep the tag on top,
-against k random positive components and another separator's explanations).
+against k random positive components and another separator's explanations), and how often the
+tagger itself verified a sufficient set, or a necessary one, of at most k components (issue 16's
+verified parts), and in how many clips the tag is confounded by the tagger's answer to silence.
 
 Pure (numpy only): it reads finished explanation results as the API returns them. Clips are
 grouped by the tag each explained; a clip that explained several tags counts in each.
@@ -13,6 +15,7 @@ from math import sqrt
 import numpy as np
 
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95 % interval
+PARTS = ("sufficient", "necessary")
 
 
 def wilson_interval(successes: int, trials: int, z: float = Z95) -> list[float] | None:
@@ -40,6 +43,8 @@ class _Explained:
     random_keep: dict[int, float] = field(default_factory=dict)  # k -> share of random draws kept on top
     random_drop: dict[int, float] = field(default_factory=dict)  # k -> share of random removals that dropped
     k_max: int = 0
+    parts: dict[str, int | None] = field(default_factory=dict)  # part -> size of the verified set (None: none)
+    confounded: bool | None = None  # by the all-off mix (None: no baseline)
 
 
 def _shares(result: dict, tag: dict, weights: np.ndarray) -> tuple[dict | None, dict | None]:
@@ -74,6 +79,13 @@ def _explained(clip: str, result: dict, tag: dict) -> _Explained:
         random = faithfulness.get("random") or {}
         explained.random_keep = {k: float(s) for k, s in enumerate(random.get("keep", []), start=1)}
         explained.random_drop = {k: float(s) for k, s in enumerate(random.get("remove", []), start=1)}
+    for part in PARTS:
+        found = tag.get(part)
+        if found and not found.get("error"):  # a search that ended (one that failed says nothing)
+            explained.parts[part] = found["size"] if found["found"] else None
+            explained.k_max = max(explained.k_max, int(found.get("max_size") or 0))
+    if tag.get("baseline"):
+        explained.confounded = bool(tag["baseline"]["confounded"])
     return explained
 
 
@@ -124,6 +136,23 @@ def _share(hits: list[bool]) -> tuple[int | None, float | None, list[float] | No
     return sum(hits), sum(hits) / len(hits), wilson_interval(sum(hits), len(hits))
 
 
+def _verified(k: int, group: list[_Explained]) -> dict:
+    """Per part, the clips whose search found a verified set of at most k components."""
+    row = {}
+    for part in PARTS:
+        searched = [e.parts[part] for e in group if part in e.parts]
+        hits, share, interval = _share([size is not None and size <= k for size in searched])
+        row.update({f"{part}_clips": len(searched), part: hits, f"{part}_share": share,
+                    f"{part}_interval": interval})
+    return row
+
+
+def _confounded(group: list[_Explained]) -> dict:
+    flags = [e.confounded for e in group if e.confounded is not None]
+    hits, share, interval = _share(flags)
+    return {"clips": len(flags), "confounded": hits, "share": share, "interval": interval}
+
+
 def _faithfulness_row(k: int, group: list[_Explained], compared: list[_Explained]) -> dict:
     kept = [e.kept[k] for e in group if k in e.kept]
     dropped = [e.dropped[k] for e in group if k in e.dropped]
@@ -135,7 +164,8 @@ def _faithfulness_row(k: int, group: list[_Explained], compared: list[_Explained
             "comparison_share": _share(compared_kept)[1], "comparison_clips": len(compared_kept),
             "deletion_clips": len(dropped), "dropped": n_dropped, "dropped_share": dropped_share,
             "dropped_interval": dropped_interval,
-            "random_dropped_share": _mean([e.random_drop[k] for e in group if k in e.random_drop])}
+            "random_dropped_share": _mean([e.random_drop[k] for e in group if k in e.random_drop]),
+            **_verified(k, group)}
 
 
 def _tag_report(tag: str, group: list[_Explained], compared: list[_Explained], unfitted: int,
@@ -150,6 +180,7 @@ def _tag_report(tag: str, group: list[_Explained], compared: list[_Explained], u
     return {"tag": tag, "clips": len(group), "unfitted": unfitted, "source_shares": source_shares,
             "source_share_quartiles": source_quartiles, "segment_shares": segment_shares,
             "segment_share_quartiles": segment_quartiles, "top_components": _top_components(group),
+            "confounded": _confounded(group),
             "faithfulness": [_faithfulness_row(k, group, compared) for k in range(1, depth + 1)]}
 
 
@@ -171,4 +202,5 @@ def build_report(clips: list[dict], comparison: list[dict] | None = None, k_max:
                      for t in order],
             "calls": {"explanations": _calls(clips, "tagger_calls"),
                       "faithfulness": _calls(clips, "faithfulness_calls"),
+                      "verification": _calls(clips, "verification_calls"),
                       "comparison": _calls(comparison, "tagger_calls")}}

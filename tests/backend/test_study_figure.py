@@ -34,3 +34,12 @@ def test_a_report_stored_with_an_interval_a_rounding_error_beyond_its_share_draw
 def test_a_report_without_tags_says_there_is_nothing_to_draw():
     body = study_figure.render(build_report([]), "svg")
     assert b"nothing to draw" in body
+
+
+def test_the_verified_parts_and_the_confounded_clips_are_drawn():
+    from tests.backend.test_study_report import clip, verified
+
+    report = build_report([clip("a", verified("rock", 1, 2, True)), clip("b", verified("rock", 2, None, False))])
+    svg = study_figure.render(report, "svg").decode()
+    assert "a verified sufficient set of ≤ k" in svg and "a verified necessary set of ≤ k" in svg
+    assert "confounded by silence in 1 of 2" in svg

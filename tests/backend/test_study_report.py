@@ -85,7 +85,7 @@ def test_rock_on_three_clips_shares_tops_and_faithfulness():
     ]
     report = build_report(clips)
     assert report["clips"] == 3 and report["failed"] == []
-    assert report["calls"] == {"explanations": 380, "faithfulness": 90, "comparison": 0}
+    assert report["calls"] == {"explanations": 380, "faithfulness": 90, "verification": 0, "comparison": 0}
     rock = report["tags"][0]
     assert (rock["tag"], rock["clips"], rock["unfitted"]) == ("rock", 3, 0)
     # vocals' shares 0.1, 0.2, 0.5; accompaniment 0.9, 0.8, 0.5
@@ -156,7 +156,7 @@ def test_failed_clips_are_listed_and_an_empty_study_is_an_empty_report():
     failed = [{"clip": "x.mp3", "error": {"title": "Tagger unreachable", "detail": "refused"}}]
     assert build_report([], failed=failed) == {
         "clips": 0, "failed": [{"clip": "x.mp3", "error": {"title": "Tagger unreachable", "detail": "refused"}}],
-        "tags": [], "calls": {"explanations": 0, "faithfulness": 0, "comparison": 0}}
+        "tags": [], "calls": {"explanations": 0, "faithfulness": 0, "verification": 0, "comparison": 0}}
 
 
 def test_k_max_fixes_the_rows_even_where_no_clip_reaches_them():
@@ -192,3 +192,37 @@ def test_the_report_needs_numpy_only():
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     tops = {m.split(".")[0] for m in json.loads(out.stdout.strip().splitlines()[-1])}
     assert not tops & {"flask", "werkzeug", "rq", "redis", "requests", "worker", "service", "sklearn", "scipy"}
+
+
+def part(size, max_size=3, error=None):
+    """A verified part record: found with `size` components, or not found (None)."""
+    return {"found": size is not None, "size": size, "components": None if size is None else list(range(size)),
+            "max_size": max_size, "error": error, "statement": "…", "tried": 5, "calls": 2}
+
+
+def verified(name, sufficient, necessary, confounded):
+    doc = tag(name, [0.3, 0.2, 0.1, -0.1], kept=(False, True, True))
+    doc.update(sufficient=part(sufficient), necessary=part(necessary),
+               baseline={"confounded": confounded, "score": 0.2, "rank": 1})
+    return doc
+
+
+def test_the_shares_of_clips_with_a_verified_part_of_at_most_k_and_of_confounded_clips():
+    clips = [clip("a", verified("rock", 1, 2, True)), clip("b", verified("rock", 2, None, False)),
+             clip("c", verified("rock", None, 1, False)),
+             clip("d", {**verified("rock", 1, 1, False), "necessary": part(None, error="the tagger failed")})]
+    [rock] = build_report(clips)["tags"]
+    rows = {row["k"]: row for row in rock["faithfulness"]}
+    assert sorted(rows) == [1, 2, 3]  # the parts' depth (3), though the self-checks stop at 3 too
+    assert [rows[k]["sufficient"] for k in (1, 2, 3)] == [2, 3, 3] and rows[1]["sufficient_clips"] == 4
+    assert rows[2]["sufficient_share"] == pytest.approx(3 / 4)
+    assert rows[2]["sufficient_interval"] == pytest.approx(wilson_interval(3, 4))
+    # the failed search says nothing: three clips searched for a necessary set
+    assert rows[1]["necessary_clips"] == 3 and [rows[k]["necessary"] for k in (1, 2, 3)] == [1, 2, 2]
+    assert rock["confounded"] == {"clips": 4, "confounded": 1, "share": 0.25, "interval": wilson_interval(1, 4)}
+
+
+def test_results_from_before_the_verified_parts_have_empty_part_rows():
+    [rock] = build_report([clip("a", tag("rock", [0.3, 0.1, 0, 0], kept=(True,)))])["tags"]
+    assert rock["faithfulness"][0]["sufficient_clips"] == 0 and rock["faithfulness"][0]["sufficient"] is None
+    assert rock["confounded"]["clips"] == 0 and rock["confounded"]["share"] is None
