@@ -14,6 +14,7 @@ import numpy as np
 
 from . import baseline, faithfulness
 from .errors import TaggerError
+from .mixing import Off
 from .explanation import TagExplanation
 from .perturbations import mask_key
 from .selfcheck import check_masks, evaluate, top_components
@@ -40,6 +41,7 @@ class Layout:
     sources: tuple[str, ...]
     n_segments: int
     names: tuple[str, ...]  # every component's name, by index
+    off: Off = Off.SILENCE  # what a switched-off component sounds like
 
     @property
     def n_components(self) -> int:
@@ -122,15 +124,21 @@ class Checks:
         if tag.error is not None:
             return None
         calls = len({mask_key(m) for m in found.all_masks()} - free)
+        trivial = self.layout.off is Off.SILENCE and bool(tag.baseline) and _off_keeps(tag.baseline)
         if not found.done:
             return {"found": False, "components": None, "error": f"the tagger failed during the search: "
                     f"{tagger_error}", "statement": "the search could not finish: the tagger failed",
                     "tried": len(found.outcomes), "calls": calls}
-        return {**report(found, tag.tag, self.layout.names, calls), "error": None}
+        return {**report(found, tag.tag, self.layout.names, calls, trivial), "error": None}
 
     def _stack(self, parts: list) -> np.ndarray:
         rows = [m for masks in parts for m in masks]
         return np.array(rows, dtype=bool).reshape(-1, self.layout.n_components)
+
+
+def _off_keeps(baseline: dict) -> bool:
+    """Whether the all-off mix holds the tag at its place on the original (or higher)."""
+    return baseline["rank"] <= baseline["original_rank"]
 
 
 def _searches(tag: TagExplanation, target: int, original: np.ndarray, settings: ExplainSettings,

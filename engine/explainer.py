@@ -87,7 +87,7 @@ class Explainer:
         self.claims: list = []
         self.trace: list[tuple[int, float]] = []  # (draws, lowest confidence) after each round
         self._layout = checking.Layout(tuple(factorization.sources.names), len(factorization.segments),
-                                       tuple(c.name for c in factorization.components))
+                                       tuple(c.name for c in factorization.components), settings.off)
         self._checks = checking.Checks.none([], self._layout)
         self.check_error: TaggerError | None = None
 

@@ -207,9 +207,10 @@ def place(goal: int) -> str:
     return "on top" if goal == 1 else f"in the top {goal}"
 
 
-def report(found: PartSearch, tag: str, names: Sequence[str], calls: int) -> dict:
+def report(found: PartSearch, tag: str, names: Sequence[str], calls: int, trivial: bool = False) -> dict:
     """A part's record in the result: the set (or that none was found), how it was heard, what the
-    search guarantees and what it cost, and one sentence that says it."""
+    search guarantees and what it cost, and one sentence that says it. `trivial`: the all-off mix
+    itself keeps the tag, and every set's mix is part silence, so a sufficient set shows nothing."""
     result, part = found.result, found.part
     best = result.best if result is not None else None
     heard = found.outcomes.get(best) if best is not None else None
@@ -221,8 +222,12 @@ def report(found: PartSearch, tag: str, names: Sequence[str], calls: int) -> dic
               "score": heard.score if heard else None, "rank": heard.rank if heard else None,
               "top_tag": heard.top_tag if heard else None, "goal_rank": found.goal,
               "ranking_components": ranking, "same_as_ranking": None if best is None else list(best) == ranking,
-              "tried": len(found.outcomes), "calls": calls, "budget": found.budget, "max_size": found.max_size}
+              "tried": len(found.outcomes), "calls": calls, "budget": found.budget, "max_size": found.max_size,
+              "trivial": trivial and part is Part.SUFFICIENT}
     record["statement"] = _statement(part, record, tag, [names[i] for i in best] if best else [])
+    if record["trivial"]:
+        record["statement"] = (f"the all-off mix alone already keeps {tag} {place(found.goal)}, so any part "
+                               f"would and this one shows nothing on its own: {record['statement']}")
     return record
 
 

@@ -118,7 +118,12 @@ def test_a_tagger_whose_answer_to_silence_is_the_explained_tag_is_flagged_and_an
     assert result.baseline["top_tags"][0] == {"tag": "rock", "score": pytest.approx(0.2, abs=1e-6)}
     drums = next(s for s in rock.baseline["sources"] if s["source"] == "drums")
     assert drums["top_tag"] == "rock" and drums["score"] == pytest.approx(0.35, abs=0.01)
-    assert not run(TOGETHER).tag("duet").baseline["confounded"]
+    # silence keeps rock on top, so with silence for "off" any part would: its sufficient set says so
+    assert rock.sufficient["trivial"] and rock.sufficient["statement"].startswith("the all-off mix alone")
+    cut = run(SILENT_ROCK, off="cut").tag("rock")
+    assert cut.baseline["confounded"] and not cut.sufficient["trivial"]  # no silence in a cut mix of a part
+    duet = run(TOGETHER).tag("duet")
+    assert not duet.baseline["confounded"] and not duet.sufficient["trivial"]
 
 
 def test_the_searches_cost_nothing_more_when_the_ranking_is_right_and_are_counted_when_not():
