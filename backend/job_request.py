@@ -13,10 +13,12 @@ from backend.config import Settings
 from backend.tagger.spec import TaggerSpec
 
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
-          "self_check_k", "fade_seconds", "sampling", "faithfulness", "verification", "off"}
+          "self_check_k", "fade_seconds", "sampling", "faithfulness", "verification", "off",
+          "check_off"}
 SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
                    "design"}
 MAX_RANDOM_DRAWS = 100  # faithfulness.random: each draw is two tagger calls per k and tag
+OFF_MEANING = "the name of a way to switch a component off: silence or cut"
 MAX_VERIFICATION_BUDGET = 1024  # verification.budget: tagger calls per tag and part
 
 
@@ -73,7 +75,7 @@ class JobRequest:
                 "targets": {"tags": list(s.tags)} if s.tags else {"top_k": s.top_k},
                 "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k,
                 "faithfulness": s.faithfulness.to_dict(), "verification": s.verification.to_dict(),
-                "off": s.off.value}
+                "off": s.off.value, "check_off": s.check_off.value if s.check_off is not None else None}
 
 
 def _check_sampling_asked(sampling) -> None:
@@ -122,7 +124,8 @@ def _settings(data: dict) -> ExplainSettings:
         tags=tuple(tags), top_k=targets.get("top_k", 1), surrogate=SurrogateOptions(**surrogate),
         self_check_k=data.get("self_check_k", 3), faithfulness=FaithfulnessSettings.from_dict(faithfulness),
         verification=VerificationSettings.from_dict(verification),
-        off=_typed(data, "off", str, ExplainSettings.off.value, "the name of a way to switch off: silence or cut"))
+        off=_typed(data, "off", str, ExplainSettings.off.value, OFF_MEANING),
+        check_off=_typed(data, "check_off", str, None, OFF_MEANING))
 
 
 def _typed(data: dict, name: str, kind, default, meaning: str, path: str | None = None):

@@ -81,9 +81,12 @@ class Checks:
         return self._stack([p.masks() for p in self.plans if p is not None])
 
     def baseline_masks(self) -> np.ndarray:
+        """The baseline's mixes, and the original beside them (heard again when the check phase
+        switches off otherwise than the sampling: the same audio, but its answer is looked up there)."""
         if not self.baseline:
             return self._stack([])
-        return baseline.masks(len(self.layout.sources), self.layout.n_segments)
+        original = np.ones((1, self.layout.n_components), dtype=bool)
+        return np.concatenate([original, baseline.masks(len(self.layout.sources), self.layout.n_segments)])
 
     def search_masks(self, every: bool = False) -> np.ndarray:
         """The sets the searches want now; with `every`, all they have wanted so far too."""

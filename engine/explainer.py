@@ -24,7 +24,8 @@ import numpy as np
 from .components import Factorization
 from .errors import TaggerError
 from .explanation import Explanation, TagExplanation
-from .perturbations import mask_key
+from .mixing import Off
+from .perturbations import Heard, answer_key, mask_key
 from .sampling import MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
 from .settings import ExplainSettings
 from .stability import claim, group_shares, ridge_with_covariance, weight_errors
@@ -63,6 +64,8 @@ class Query:
     answered: int  # distinct masks answered so far (asked, resumed or reused)
     cap: int  # the most distinct masks this run may need, the self-check aside
     confidence: float | None  # the lowest claim confidence over the explained tags, after the last round
+    off: Off = Off.SILENCE  # how to switch components off in these masks' mixes
+    keys: tuple[bytes, ...] = ()  # the key each mask's answer is remembered by (answer_key)
 
 
 Ask = Callable[[Query], Predictions]
@@ -86,14 +89,15 @@ class Explainer:
         self.targets: list[int] | None = None
         self.claims: list = []
         self.trace: list[tuple[int, float]] = []  # (draws, lowest confidence) after each round
+        self._off = {Phase.SAMPLING: settings.off, Phase.CHECKING: settings.check_off or settings.off}
         self._layout = checking.Layout(tuple(factorization.sources.names), len(factorization.segments),
-                                       tuple(c.name for c in factorization.components), settings.off)
+                                       tuple(c.name for c in factorization.components), self._off[Phase.CHECKING])
         self._checks = checking.Checks.none([], self._layout)
         self.check_error: TaggerError | None = None
 
     # -- what the driver has -------------------------------------------------------------------
     def remember(self, answers: Mapping[bytes, np.ndarray], labels, reused: bool = False) -> None:
-        """Answers the driver already holds, by mask key (a checkpoint, or an earlier job's)."""
+        """Answers the driver already holds, by answer key (a checkpoint, or an earlier job's)."""
         if not answers:
             return
         self._check_labels(tuple(labels))
@@ -101,11 +105,13 @@ class Explainer:
         if reused:
             self._reused |= set(answers)
 
-    def answer(self, masks: np.ndarray, predictions: Predictions) -> None:
+    def answer(self, masks: np.ndarray, predictions: Predictions, off: Off | None = None) -> None:
+        """The tagger's answers to these masks' mixes, made with `off` (default: the phase's)."""
         predictions = check_predictions(predictions, len(masks), self.labels)
         self._check_labels(predictions.labels)
+        off = off or self._off[self.phase or Phase.CHECKING]
         for mask, scores in zip(masks, predictions.scores):
-            self._answers[mask_key(mask)] = np.asarray(scores, dtype=np.float64)
+            self._answers[answer_key(mask, off)] = np.asarray(scores, dtype=np.float64)
 
     def _check_labels(self, labels: tuple[str, ...]) -> None:
         if self.labels is None:
@@ -124,7 +130,7 @@ class Explainer:
                 self.check_error = exc  # the weights are paid for: keep them, say the check failed
                 self.phase = None
                 break
-            self.answer(query.masks, predictions)
+            self.answer(query.masks, predictions, query.off)
         return self.explanation()
 
     def next_query(self) -> Query | None:
@@ -136,36 +142,40 @@ class Explainer:
                 tags = len(self.targets or self.settings.tags or [None] * self.settings.top_k)
                 most = checking.most_masks(self.settings, tags, len(self._layout.sources))
                 cap = self.cap + most if self.phase is Phase.SAMPLING else answered + len(wanted)
-                return Query(wanted, self.phase, answered, cap, self.confidence)
+                off = self._off[self.phase]
+                return Query(wanted, self.phase, answered, cap, self.confidence, off,
+                             tuple(answer_key(m, off) for m in wanted))
             self._advance()
         return None
 
     def _wanted(self) -> tuple[np.ndarray, int]:
         """This phase's distinct masks not answered yet, and how many of the run's masks are answered."""
-        masks = self._round_masks()
+        parts = [(self._round_masks(), self._off[Phase.SAMPLING])]
         if self.phase is Phase.CHECKING:
-            masks = np.concatenate([masks, self._checks.masks()])
+            parts.append((self._checks.masks(), self._off[Phase.CHECKING]))
         seen, wanted, answered = set(), [], 0
-        for mask in masks:
-            key = mask_key(mask)
-            if key in seen:
-                continue
-            seen.add(key)
-            if key in self._answers:
-                answered += 1
-            else:
-                wanted.append(mask)
+        for masks, off in parts:
+            for mask in masks:
+                key = answer_key(mask, off)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if key in self._answers:
+                    answered += 1
+                else:
+                    wanted.append(mask)
         return np.array(wanted, dtype=bool).reshape(-1, self.factorization.n_components), answered
 
     def _advance(self) -> None:
         if self.phase is Phase.SAMPLING:
             self._evaluate_round()
-        elif not self._checks.advance(self._answers, self.labels):  # a search may want another step
+        elif not self._checks.advance(self._heard(), self.labels):  # a search may want another step
             self.phase = None
 
     def _evaluate_round(self) -> None:
         if self.targets is None:
-            original = self._answers[mask_key(np.ones(self.factorization.n_components, dtype=bool))]
+            original = self._answers[answer_key(np.ones(self.factorization.n_components, dtype=bool),
+                                                self._off[Phase.SAMPLING])]
             self.targets = resolve_targets(self.labels, original, self.settings.tags, self.settings.top_k)
         self.claims = self._claims()
         self.trace.append((self.n_draws, self.confidence))
@@ -205,7 +215,7 @@ class Explainer:
     def _sample(self):
         """The draws so far as distinct masks, the distinct mask of each draw, and the units."""
         draws = self._round_masks()
-        keys = [mask_key(m) for m in draws]
+        keys = [answer_key(m, self._off[Phase.SAMPLING]) for m in draws]
         index: dict[bytes, int] = {}
         rows = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
         distinct = np.zeros((len(index), draws.shape[1]), dtype=bool)
@@ -280,15 +290,20 @@ class Explainer:
     # -- the checks: self-check, baseline, verified parts; faithfulness when asked ----------------
     def _plan_checks(self) -> checking.Checks:
         self._final = self.explained()
-        original = self._answers[mask_key(np.ones(self.factorization.n_components, dtype=bool))]
+        original = self._answers[answer_key(np.ones(self.factorization.n_components, dtype=bool),
+                                            self._off[Phase.SAMPLING])]
         return checking.Checks.plan(self._final, self.targets, original, self.settings, self._layout)
 
     def explanation(self) -> Explanation:
         if not hasattr(self, "_final"):
             self._final = self.explained()
             self._checks = checking.Checks.none(self._final, self._layout)
-        free = {mask_key(m) for m in self._round_masks()} | {mask_key(m) for m in self._checks.self_check_masks()}
-        overview = self._checks.fill(self._final, self._answers, self.labels, self.check_error, free)
+        # what the searches found already answered: the self-check's mixes, and the sampled ones when
+        # they were made the same way
+        free = {mask_key(m) for m in self._checks.self_check_masks()}
+        if self._off[Phase.SAMPLING] is self._off[Phase.CHECKING]:
+            free |= {mask_key(m) for m in self._round_masks()}
+        overview = self._checks.fill(self._final, self._heard(), self.labels, self.check_error, free)
         return Explanation(
             components=self.factorization.components,
             sources=list(self.factorization.sources.names),
@@ -304,14 +319,20 @@ class Explainer:
                 "labels": list(self.labels), "exhaustive": self.exhaustive,
                 "kernel_width": self.settings.surrogate.kernel_width, "alpha": self.settings.surrogate.alpha}
 
+    def _heard(self) -> Heard:
+        """The answers to the check phase's mixes, by mask key."""
+        return Heard(self._answers, self._off[Phase.CHECKING])
+
     def stats(self) -> dict:
-        sample_keys = {mask_key(m) for m in self._round_masks()}
-        check_keys = {mask_key(m) for m in self._checks.self_check_masks()}
-        verifying = {mask_key(m) for m in np.concatenate([self._checks.baseline_masks(),
-                                                          self._checks.search_masks(every=True)])}
+        sampled, checked = self._off[Phase.SAMPLING], self._off[Phase.CHECKING]
+        sample_keys = {answer_key(m, sampled) for m in self._round_masks()}
+        check_keys = {answer_key(m, checked) for m in self._checks.self_check_masks()}
+        verifying = {answer_key(m, checked) for m in np.concatenate([self._checks.baseline_masks(),
+                                                                     self._checks.search_masks(every=True)])}
         verifying -= sample_keys | check_keys
         # a faithfulness mask the sampling, the self-check or the searches needed anyway is not extra
-        extra = {mask_key(m) for m in self._checks.faithfulness_masks()} - sample_keys - check_keys - verifying
+        extra = ({answer_key(m, checked) for m in self._checks.faithfulness_masks()}
+                 - sample_keys - check_keys - verifying)
         asked = set(self._answers) - self._reused
         used = (sample_keys | check_keys | extra | verifying) & set(self._answers)
         return {"samples": self.n_draws, "unique_masks": len(sample_keys), "exhaustive": self.exhaustive,

@@ -93,6 +93,18 @@ class Mixer:
         return masks.astype(np.float32, copy=False)
 
 
+class Mixers:
+    """One factorization's mixers, one per way of switching off, each built when first asked for."""
+
+    def __init__(self, factorization: Factorization):
+        self.factorization, self._mixers = factorization, {}
+
+    def __call__(self, off: Off) -> Mixer:
+        if off not in self._mixers:
+            self._mixers[off] = Mixer(self.factorization, off)
+        return self._mixers[off]
+
+
 def _regions(factorization: Factorization) -> list[Region]:
     """Tile the clip by which blocks (windowed segments) overlap where."""
     blocks = factorization.blocks

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator, Mapping
 
 import numpy as np
 
 from .errors import InvalidOptionError
+from .mixing import Off
 from .sampling import MaskStream, all_masks, exhaustive_fits
 
 
@@ -48,3 +50,36 @@ def _deduplicate(masks: np.ndarray) -> Perturbations:
 def mask_key(mask: np.ndarray) -> bytes:
     """A compact, hashable identity of one mask."""
     return np.packbits(np.asarray(mask, dtype=bool)).tobytes() + bytes([len(mask) % 8])
+
+
+def answer_key(mask: np.ndarray, off: Off) -> bytes:
+    """The key of the tagger's answer to a mask's mix made with `off`: the mask's own key, marked for
+    every way of switching off but silence, so that answers to both mixes of one mask never mix."""
+    key = mask_key(mask)
+    return key if off is Off.SILENCE else key + b"/" + off.value.encode()
+
+
+class Heard(Mapping):
+    """The answers to the mixes made with one `off`, by mask key (what the checks look answers up by)."""
+
+    def __init__(self, answers: Mapping[bytes, np.ndarray], off: Off):
+        self.answers, self.suffix = answers, b"" if off is Off.SILENCE else b"/" + off.value.encode()
+
+    def __getitem__(self, key: bytes) -> np.ndarray:
+        return self.answers[key + self.suffix]
+
+    def __contains__(self, key) -> bool:
+        return key + self.suffix in self.answers
+
+    def __iter__(self) -> Iterator[bytes]:
+        # a plain key ends with the mask's length byte, never with a marked suffix
+        marked = [b"/" + o.value.encode() for o in Off if o is not Off.SILENCE]
+        for key in self.answers:
+            if self.suffix:
+                if key.endswith(self.suffix):
+                    yield key[:-len(self.suffix)]
+            elif not any(key.endswith(m) for m in marked):
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -15,7 +15,7 @@ from .components import Factorization
 from .errors import InvalidSourcesError
 from .explainer import Explainer, Query
 from .explanation import Explanation
-from .mixing import Mixer
+from .mixing import Mixer, Mixers
 from .segments import Segment, equal_segments, segments_from_boundaries
 from .separation import Separator
 from .settings import ExplainSettings
@@ -68,14 +68,14 @@ def explain(waveform: np.ndarray, sample_rate: int, tagger: Tagger, settings: Ex
     if sources is None:
         sources = separator.separate(as_waveform(waveform), sample_rate)
     factorization = factorize(waveform, sample_rate, sources, settings)
-    mixer = Mixer(factorization.conform(tagger.sample_rate, tagger.channels), settings.off)
+    mixers = Mixers(factorization.conform(tagger.sample_rate, tagger.channels))
     explainer = Explainer(factorization, settings)
 
     def ask(query: Query) -> Predictions:
         def counted(done: int, _: int) -> None:
             if progress:
                 progress(query.answered + done, query.cap)
-        return predict_masks(mixer, query.masks, tagger, settings.batch_size, counted, explainer.labels)
+        return predict_masks(mixers(query.off), query.masks, tagger, settings.batch_size, counted, explainer.labels)
 
     explanation = explainer.run(ask)
     explanation.provenance = {"separator": getattr(separator, "model_id", "provided"),

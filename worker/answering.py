@@ -18,8 +18,7 @@ from engine.audio import content_hash
 from engine.components import Factorization
 from engine.errors import CancelledError
 from engine.explainer import Explainer, Phase, Query
-from engine.mixing import Mixer
-from engine.perturbations import mask_key
+from engine.mixing import Mixer, Off
 from engine.tagger import Predictions, check_predictions
 from worker.querying import query_masks
 from backend.store import Stage, Store
@@ -30,19 +29,19 @@ TAGGER_IDENTITY = ("url", "protocol", "options", "sample_rate", "channels", "enc
                    "input_policy")
 
 
-def answers_context(factorization: Factorization, tagger: dict, off: str = "silence") -> str:
+def answers_context(factorization: Factorization, tagger: dict) -> str:
     """One id per (components, tagger): the same mask then makes the same mix for the same tagger,
     so its answer is shared between jobs with the same id. The components are identified by their
     audio (decoded samples: two uploads of one clip may differ in their headers), their segments
-    and fades, which covers the clip, the separator or provided stems, and the residual; and by
-    what "off" sounds like, which makes another mix of the same mask."""
+    and fades, which covers the clip, the separator or provided stems, and the residual. (How a
+    mask's components are switched off is in each answer's own key: engine.perturbations.answer_key.)"""
     digest = hashlib.sha256()
     sources = factorization.sources
     for name, waveform in zip(sources.names, sources.waveforms):
         digest.update(name.encode() + b"\0" + content_hash(waveform, sources.sample_rate).encode())
     segments = [(s.start, s.end) for s in factorization.segments]
     described = {"tagger": {k: tagger.get(k) for k in TAGGER_IDENTITY}, "segments": segments,
-                 "fade_seconds": factorization.fade_seconds, "off": off}
+                 "fade_seconds": factorization.fade_seconds}
     digest.update(json.dumps(described, sort_keys=True).encode())
     return digest.hexdigest()[:32]
 
@@ -50,11 +49,11 @@ def answers_context(factorization: Factorization, tagger: dict, off: str = "sile
 class Answerer:
     """The explainer's `ask` for one run: checkpoint, shared answers, progress, cancellation."""
 
-    def __init__(self, store: Store, job_id: str, token: str, shared_key: str, mixer: Mixer,
+    def __init__(self, store: Store, job_id: str, token: str, shared_key: str, mixers: Callable[[Off], Mixer],
                  client: TaggerClient, keep_going: Callable[[], bool],
                  on_stage: Callable[[Stage], None], on_progress: Callable[[int, int, float | None], None]):
         self.store, self.job_id, self.token, self.shared_key = store, job_id, token, shared_key
-        self.mixer, self.client, self.keep_going = mixer, client, keep_going
+        self.mixers, self.client, self.keep_going = mixers, client, keep_going
         self.on_stage, self.on_progress = on_stage, on_progress
 
     def preload(self, explainer: Explainer) -> tuple[int, int]:
@@ -70,7 +69,7 @@ class Answerer:
         self.on_stage(Stage.QUERYING if query.phase is Phase.SAMPLING else Stage.CHECKING)
         answers: dict[int, np.ndarray] = {}
         labels: tuple[str, ...] | None = None
-        keys = [mask_key(m) for m in query.masks]
+        keys = query.keys
         self.on_progress(query.answered, query.cap, query.confidence)
 
         def on_answer(rows: list[int], predictions: Predictions) -> None:
@@ -84,6 +83,6 @@ class Answerer:
             answers.update(zip(rows, predictions.scores))
             self.on_progress(query.answered + len(answers), query.cap, query.confidence)
 
-        query_masks(self.mixer, query.masks, list(range(len(query.masks))), self.client, on_answer,
+        query_masks(self.mixers(query.off), query.masks, list(range(len(query.masks))), self.client, on_answer,
                     self.keep_going)
         return Predictions(labels, np.stack([answers[r] for r in range(len(query.masks))]))

@@ -17,7 +17,7 @@ from rq import get_current_job
 from engine.codec import decode
 from engine.errors import CancelledError, ExplanationError, TaggerError
 from engine.explainer import Explainer
-from engine.mixing import Mixer
+from engine.mixing import Mixers
 from engine.pipeline import factorize
 from worker.answering import Answerer, answers_context
 from backend.stems import flac_round_trip, sources_from_flac
@@ -102,13 +102,12 @@ class ExplanationRun:
         self._enter(Stage.SEPARATING)
         sources = self._sources(request["separator"], waveform, sample_rate)
         factorization = factorize(waveform, sample_rate, sources, settings)
-        mixer = Mixer(factorization.conform(spec.sample_rate, spec.channels), settings.off)
+        mixers = Mixers(factorization.conform(spec.sample_rate, spec.channels))
         client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait,
                               on_loading=self._waiting)
-        context = answers_context(factorization, request["tagger"], settings.off.value)
-        shared = self.store.answers_key(record["owner"], context)
+        shared = self.store.answers_key(record["owner"], answers_context(factorization, request["tagger"]))
         self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)
-        answerer = Answerer(self.store, self.job_id, self.token, shared, mixer, client, self.lease.keep_going,
+        answerer = Answerer(self.store, self.job_id, self.token, shared, mixers, client, self.lease.keep_going,
                             self._enter_once, self._progress)
         explainer = Explainer(factorization, settings)
         resumed, reused = answerer.preload(explainer)

@@ -2,6 +2,8 @@
 synthetic taggers whose sufficient and necessary sets, and whose answer to silence, are known."""
 import itertools
 
+import numpy as np
+
 import pytest
 
 from engine import ExplainSettings, FunctionTagger, explain
@@ -145,3 +147,26 @@ def test_a_budget_of_zero_asks_only_the_ranking_s_own_mixes():
     sufficient = result.tag("duet").sufficient
     assert sufficient["size"] == 2 and sufficient["minimal"] == "among_tried" and sufficient["tried"] == 3
     assert result.to_dict()["settings"]["verification"] == {"budget": 0}
+
+
+def test_the_checks_can_hear_their_mixes_cut_while_the_sampling_hears_silence():
+    sources = stems(SECONDS)
+    heard = []  # per mix: the share of 100 ms windows that are silent
+
+    def listening(mixes):
+        windows = mixes[:, : mixes.shape[1] // 800 * 800, 0].reshape(len(mixes), -1, 800)
+        heard.extend((np.abs(windows).max(axis=2) < 1e-6).mean(axis=1))
+        return rule_scores(SILENT_ROCK, mixes)
+
+    tagger = FunctionTagger(listening, list(SILENT_ROCK), SAMPLE_RATE)
+    settings = ExplainSettings(segments=SEGMENTS, check_off="cut")
+    result = explain(sources.mixture(), SAMPLE_RATE, tagger, settings, sources=sources)
+    rock = result.tag("rock")
+    sampled = result.stats["unique_masks"]
+    # the sampled mixes have silent stretches (segments switched off), the checked ones have none but
+    # the all-off mix (the baseline's, silence whatever the way of switching off)
+    assert max(heard[:sampled]) > 0.2 and sorted(heard[sampled:])[-2] == 0.0
+    assert not rock.sufficient["trivial"] and rock.baseline["confounded"]
+    # a self-check mix the sampling also drew is asked again, cut: its answer is another mix's
+    assert result.stats["tagger_calls"] == tagger.calls == len(heard)
+    assert result.to_dict()["settings"]["check_off"] == "cut" and result.to_dict()["settings"]["off"] == "silence"

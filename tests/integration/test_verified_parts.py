@@ -87,3 +87,13 @@ def test_without_a_verified_set_its_audio_is_a_404_that_says_why(api, processes,
     assert response.status_code == 404 and "no set of at most 1" in response.json()["detail"]
     response = api.call("GET", f"/explanations/{body['id']}/audio", params={"part": "everything"})
     assert response.status_code == 400
+
+
+def test_with_cut_for_the_checks_the_parts_play_without_silence_as_the_tagger_heard_them(api, processes, worker):
+    body = explain(api, processes, SILENT_ROCK, check_off="cut")
+    [rock] = body["result"]["tags"]
+    assert body["request"]["check_off"] == "cut" and body["request"]["off"] == "silence"
+    assert rock["baseline"]["confounded"] and rock["sufficient"]["found"] and not rock["sufficient"]["trivial"]
+    mix, rate = read_audio(api.call("GET", body["links"]["sufficient_audio"]).content)
+    windows = mix[: len(mix) // 1600 * 1600, 0].reshape(-1, 1600)  # 100 ms each
+    assert len(mix) == SECONDS * RATE and np.abs(windows).max(axis=1).min() > 0.05  # looped, never silent
