@@ -12,7 +12,7 @@ include taggers/mlserver/mlserver.mk
 include taggers/musicnn/musicnn.mk
 include tests/browser/browser.mk
 
-.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling bench-study bench-study-musicnn study-clips clean
+.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling bench-study bench-study-musicnn bench-verification study-clips real-clips clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -63,6 +63,14 @@ study-clips: setup
 	command -v fluidsynth >/dev/null && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2 || \
 		(apt-get install -y -q fluidsynth fluid-soundfont-gm || sudo apt-get install -y -q fluidsynth fluid-soundfont-gm)
 	$(PY) bench/study_clips.py
+
+# Ten real soundtrack excerpts for judging (bench/real_clips.py): two game-music packages from Debian's archive.
+real-clips: setup
+	$(PY) bench/real_clips.py
+
+# Verified parts with musicnn over the study clips (tuning) and the real clips (judging), per way of switching off.
+bench-verification: setup musicnn-venv study-clips real-clips
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/verification_bench.py
 
 bench-sampling: setup musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/sampling_bench.py

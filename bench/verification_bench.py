@@ -8,8 +8,9 @@ six study clips of bench/study_clips.py and the example clip), and the *judging*
 is separated with Spleeter 2stems in this process (FLAC round trip, as the worker does; stems
 cached in bench/output/verification-stems/) and explained in process by the engine, default
 settings (adaptive, about one segment a second up to 10, its top tag, self-check to k = 3), with
-the faithfulness checks (10 random draws per k, deletion) for the curves, once per off mode
-(`silence`, `cut`) and seed. The tagger is the musicnn server (its own virtualenv, Open Inference
+the faithfulness checks (10 random draws per k, deletion) for the curves, once per way of switching
+off and seed: `silence` everywhere, `cut` everywhere, and `silence/cut` (sampling with silence, the
+checks cut: request fields off and check_off). The tagger is the musicnn server (its own virtualenv, Open Inference
 Protocol) remembering its answers in bench/output/musicnn-verification-memo.bin: musicnn is
 deterministic, so a rerun replays every mix it has heard (printed: hits and misses).
 
@@ -50,7 +51,7 @@ STEMS = OUT / "verification-stems"
 MEMO = OUT / "musicnn-verification-memo.bin"
 MODEL_DIR = Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")).resolve()
 EXAMPLE = MODEL_DIR / "audio_example.mp3"
-MODES = ("silence", "cut")
+MODES = ("silence", "cut", "silence/cut")  # off, or off/check_off
 K = 3
 
 
@@ -98,7 +99,8 @@ def tagger(url: str):
 def run(client, path: Path, sources, off: str, seed: int, budget: int | None) -> dict:
     waveform, rate = decode(path.read_bytes())
     extra = {} if budget is None else {"verification": {"budget": budget}}
-    settings = ExplainSettings(seed=seed, off=off, self_check_k=K,
+    off, _, check_off = off.partition("/")
+    settings = ExplainSettings(seed=seed, off=off, check_off=check_off or None, self_check_k=K,
                                faithfulness=FaithfulnessSettings(random_draws=10, deletion=True), **extra)
     result = explain(waveform, rate, client, settings, sources=sources)
     [tag] = result.tags
