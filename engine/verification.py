@@ -223,7 +223,7 @@ def report(found: PartSearch, tag: str, names: Sequence[str], calls: int, trivia
               "top_tag": heard.top_tag if heard else None, "goal_rank": found.goal,
               "ranking_components": ranking, "same_as_ranking": None if best is None else list(best) == ranking,
               "tried": len(found.outcomes), "calls": calls, "budget": found.budget, "max_size": found.max_size,
-              "trivial": trivial and part is Part.SUFFICIENT}
+              "trivial": trivial and part is Part.SUFFICIENT and best is not None}
     record["statement"] = _statement(part, record, tag, [names[i] for i in best] if best else [])
     if record["trivial"]:
         record["statement"] = (f"the all-off mix alone already keeps {tag} {place(found.goal)}, so any part "
@@ -233,6 +233,8 @@ def report(found: PartSearch, tag: str, names: Sequence[str], calls: int, trivia
 
 def _statement(part: Part, record: dict, tag: str, parts: list[str]) -> str:
     where, tried, k = place(record["goal_rank"]), record["tried"], record["max_size"]
+    if not tried:
+        return "no component has a positive weight: there is no part to verify"
     if not record["found"]:
         if part is Part.SUFFICIENT:
             text = f"no set of at most {k} components tried ({tried}) keeps {tag} {where} alone"

@@ -170,3 +170,11 @@ def test_the_checks_can_hear_their_mixes_cut_while_the_sampling_hears_silence():
     # a self-check mix the sampling also drew is asked again, cut: its answer is another mix's
     assert result.stats["tagger_calls"] == tagger.calls == len(heard)
     assert result.to_dict()["settings"]["check_off"] == "cut" and result.to_dict()["settings"]["off"] == "silence"
+
+
+def test_a_tag_no_component_raises_has_no_part_to_verify_and_says_so():
+    result = run({"floor": {"constant": 0.3}, "drummy": {"any": [[440, 2, 3, 1.0]]}}, tags=("floor",))
+    floor = result.tag("floor")
+    for part in (floor.sufficient, floor.necessary):
+        assert part["found"] is False and part["tried"] == 0 and part["calls"] == 0
+        assert part["statement"] == "no component has a positive weight: there is no part to verify"
