@@ -75,7 +75,7 @@ class JobRequest:
                 "targets": {"tags": list(s.tags)} if s.tags else {"top_k": s.top_k},
                 "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k,
                 "faithfulness": s.faithfulness.to_dict(), "verification": s.verification.to_dict(),
-                "off": s.off.value, "check_off": s.check_off.value if s.check_off is not None else None}
+                "off": s.off.value, "check_off": s.check_off.value}
 
 
 def _check_sampling_asked(sampling) -> None:
@@ -93,8 +93,9 @@ class LimitError(InvalidOptionError):
 
 
 def settings_from_public(request: dict) -> ExplainSettings:
-    """ExplainSettings from a stored request (as written by `to_dict`)."""
-    return _settings(request)
+    """ExplainSettings from a stored request (as written by `to_dict`). One stored before the checks
+    had a way of switching off of their own switched them off as its sampling did."""
+    return _settings({"check_off": request.get("off"), **request})
 
 
 def _settings(data: dict) -> ExplainSettings:
@@ -125,7 +126,7 @@ def _settings(data: dict) -> ExplainSettings:
         self_check_k=data.get("self_check_k", 3), faithfulness=FaithfulnessSettings.from_dict(faithfulness),
         verification=VerificationSettings.from_dict(verification),
         off=_typed(data, "off", str, ExplainSettings.off.value, OFF_MEANING),
-        check_off=_typed(data, "check_off", str, None, OFF_MEANING))
+        check_off=_typed(data, "check_off", str, ExplainSettings.check_off.value, OFF_MEANING))
 
 
 def _typed(data: dict, name: str, kind, default, meaning: str, path: str | None = None):

@@ -29,7 +29,9 @@ def masks(n_sources: int, n_segments: int) -> np.ndarray:
 
 
 def _rank(scores: np.ndarray, tag: int) -> int:
-    return 1 + int(np.sum(np.delete(scores, tag) > scores[tag]))
+    """1 + the other tags scored at least as high: tags tied at the top (every tag 0 on silence, say)
+    are none of them on top."""
+    return 1 + int(np.sum(np.delete(scores, tag) >= scores[tag]))
 
 
 def _scores(answers: Mapping[bytes, np.ndarray], mask: np.ndarray) -> np.ndarray:

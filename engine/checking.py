@@ -149,10 +149,11 @@ def _searches(tag: TagExplanation, target: int, original: np.ndarray, settings: 
     k = settings.self_check_k
     if tag.error is not None or k == 0:
         return {}
-    order = top_components(np.asarray(tag.weights), layout.n_components)
     goal = goal_rank(original, target)
+    # a tag last on the original keeps its place on any mix: there is nothing to search for
+    order = top_components(np.asarray(tag.weights), layout.n_components) if goal < len(original) else []
     return {part: PartSearch(part, target, goal, order, layout.n_components, k, settings.verification.budget,
-                             VERIFICATION_POOL) for part in Part}
+                             VERIFICATION_POOL, len(original)) for part in Part}
 
 
 def fill(tag: TagExplanation, masks: np.ndarray, answers: dict, labels: tuple[str, ...],

@@ -89,7 +89,7 @@ class Explainer:
         self.targets: list[int] | None = None
         self.claims: list = []
         self.trace: list[tuple[int, float]] = []  # (draws, lowest confidence) after each round
-        self._off = {Phase.SAMPLING: settings.off, Phase.CHECKING: settings.check_off or settings.off}
+        self._off = {Phase.SAMPLING: settings.off, Phase.CHECKING: settings.check_off}
         self._layout = checking.Layout(tuple(factorization.sources.names), len(factorization.segments),
                                        tuple(c.name for c in factorization.components), self._off[Phase.CHECKING])
         self._checks = checking.Checks.none([], self._layout)

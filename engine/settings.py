@@ -94,7 +94,9 @@ class ExplainSettings:
     faithfulness: FaithfulnessSettings = field(default_factory=FaithfulnessSettings)
     verification: VerificationSettings = field(default_factory=VerificationSettings)
     off: Off = Off.SILENCE  # what a switched-off component sounds like (engine/mixing.py)
-    check_off: Off | None = None  # …in the check phase's mixes (the ones a listener plays); None: as `off`
+    # …in the check phase's mixes, the ones a listener plays: cut, so that what is off is not heard as
+    # silence, which a tagger may tag (bench/verification_bench.py measured it; README: What you hear)
+    check_off: Off = Off.CUT
 
     def __post_init__(self):
         for name in ("self_check_k", "batch_size", "top_k"):
@@ -120,8 +122,7 @@ class ExplainSettings:
             raise InvalidOptionError(f'verification must be an object {{"budget": calls}}, got {self.verification!r}')
         object.__setattr__(self, "tags", tuple(self.tags))
         object.__setattr__(self, "off", Off.parse(self.off))
-        if self.check_off is not None:
-            object.__setattr__(self, "check_off", Off.parse(self.check_off))
+        object.__setattr__(self, "check_off", Off.parse(self.check_off))
 
     def sampling_plan(self) -> SamplingSettings:
         """How this explanation samples, every choice made (strategy, cap, design)."""
@@ -139,7 +140,7 @@ class ExplainSettings:
         data["faithfulness"] = self.faithfulness.to_dict()
         data["verification"] = self.verification.to_dict()
         data["off"] = self.off.value
-        data["check_off"] = self.check_off.value if self.check_off is not None else None
+        data["check_off"] = self.check_off.value
         return data
 
 

@@ -159,8 +159,9 @@ class PartSearch:
     """One tag's search for one part, driven by answers (mask key -> the tagger's scores)."""
 
     def __init__(self, part: Part, tag: int, goal: int, order: Sequence[int], n_components: int,
-                 max_size: int, budget: int, pool_size: int):
+                 max_size: int, budget: int, pool_size: int, n_labels: int):
         self.part, self.tag, self.goal, self.n_components = part, tag, goal, n_components
+        self.n_labels = n_labels
         self.order, self.max_size, self.budget = list(order), max_size, budget
         self._search = search(self.order, n_components, max_size, budget, pool_size)
         self.result: Found | None = None
@@ -223,6 +224,7 @@ def report(found: PartSearch, tag: str, names: Sequence[str], calls: int, trivia
               "top_tag": heard.top_tag if heard else None, "goal_rank": found.goal,
               "ranking_components": ranking, "same_as_ranking": None if best is None else list(best) == ranking,
               "tried": len(found.outcomes), "calls": calls, "budget": found.budget, "max_size": found.max_size,
+              "labels": found.n_labels,
               "trivial": trivial and part is Part.SUFFICIENT and best is not None}
     record["statement"] = _statement(part, record, tag, [names[i] for i in best] if best else [])
     if record["trivial"]:
@@ -234,6 +236,9 @@ def report(found: PartSearch, tag: str, names: Sequence[str], calls: int, trivia
 def _statement(part: Part, record: dict, tag: str, parts: list[str]) -> str:
     where, tried, k = place(record["goal_rank"]), record["tried"], record["max_size"]
     if not tried:
+        if record["goal_rank"] >= record["labels"]:
+            return f"{tag} is last of the tagger's {record['labels']} tags on the clip: any mix keeps it there, " \
+                   "so there is no part to verify"
         return "no component has a positive weight: there is no part to verify"
     if not record["found"]:
         if part is Part.SUFFICIENT:

@@ -12,6 +12,9 @@ from engine.sources import Sources
 
 SAMPLE_RATE = 8000
 TONES = {"drums": 440.0, "bass": 110.0, "vocals": 1250.0}
+# These taggers listen at fixed times, so their explanations hear the checks' mixes with silence for
+# what is off: cut (the default) would play the kept segments at other times (engine/mixing.py).
+TIMED = {"check_off": "silence"}
 
 
 def stems(seconds: float = 4.0, sample_rate: int = SAMPLE_RATE, tones=TONES) -> Sources:

@@ -12,7 +12,7 @@ from audiolime_client import options
 from audiolime_client.defaults import DEFAULT_CLI_HTTP_TIMEOUT, DEFAULT_RETRIES, DEFAULT_URL
 from audiolime_client.exitcodes import EPILOG
 from audiolime_client.sampling import DESIGNS
-from audiolime_client.settings import ENCODINGS, INPUT_POLICIES, PROTOCOLS, PROVIDED
+from audiolime_client.settings import ENCODINGS, INPUT_POLICIES, OFF_CHOICES, PROTOCOLS, PROVIDED
 
 ENV_URL, ENV_KEY = "AUDIOLIME_URL", "AUDIOLIME_API_KEY"
 
@@ -76,7 +76,14 @@ def add_explanation_options(parser: argparse.ArgumentParser, separators: Sequenc
                                                                else ""))
     explanation.add_argument("--seed", type=options.non_negative_int)
     explanation.add_argument("--residual", action="store_true", help="add mixture − Σ sources as a source")
-    explanation.add_argument("--self-check-k", type=options.non_negative_int, metavar="K")
+    explanation.add_argument("--self-check-k", type=options.non_negative_int, metavar="K",
+                             help="the self-check's depth, and the largest verified part searched (default 3)")
+    explanation.add_argument("--off", choices=OFF_CHOICES,
+                             help="what a switched-off component sounds like while sampling (default silence)")
+    explanation.add_argument("--check-off", choices=OFF_CHOICES,
+                             help="…in the checks and the verified parts, the mixes you play (default cut)")
+    explanation.add_argument("--verification-budget", type=options.non_negative_int, metavar="CALLS",
+                             help="tagger calls each search for a verified part may spend (default 32)")
     return explanation
 
 

@@ -24,6 +24,7 @@ from audiolime_client.errors import NotFound, UsageError, raise_for_outcome
 from audiolime_client.files import PARTS, save_job_files
 from audiolime_client.http import RetryPolicy, Transport
 from audiolime_client.models import Explanation, Job, Page, Submitted
+from audiolime_client.parts import PARTS as VERIFIED_PARTS
 from audiolime_client.polling import poll_until_done
 from audiolime_client.progress import ProgressBar
 from audiolime_client.samples import FORMATS as SAMPLE_FORMATS, Samples
@@ -169,12 +170,28 @@ class Client(StudyOperations):
         params = {"k": int(k), **({"tag": tag} if tag is not None else {})}
         return self._download(_job_path(ref, "audio"), params, path, format)
 
+    def download_part(self, ref: JobRef, part: str, tag: str | None = None, path: str | Path | None = None, *,
+                      format: str = DEFAULT_AUDIO_FORMAT) -> bytes | Path:
+        """A tag's verified part as the tagger heard it: `sufficient`, the set's mix alone, or
+        `necessary`, the mix without the set (NotFound, saying why, when the search found none)."""
+        if part not in VERIFIED_PARTS:
+            raise UsageError(f"part must be one of {', '.join(VERIFIED_PARTS)}; got {part!r}")
+        params = {"part": part, **({"tag": tag} if tag is not None else {})}
+        return self._download(_job_path(ref, "audio"), params, path, format)
+
+    def view(self, ref: JobRef, tag: str | None = None, *, format: str = "flac"):
+        """A finished job's explanation of `tag` to show in a notebook (Jupyter renders it: the heat
+        map, the baseline, the verified parts with players, the top components, the self-check)."""
+        from audiolime_client import notebook  # noqa: PLC0415 - matplotlib is slow to import; only here
+
+        return notebook.view(self, self._finished(ref), tag, check_format(format))
+
     def download_all(self, ref: JobRef, out_dir: str | Path, *, k: int = DEFAULT_K,
                      format: str = DEFAULT_AUDIO_FORMAT, components: bool = False,
                      samples: bool = False) -> dict[str, Path]:
-        """result.json, every source, each tag's top-k mix (and every component, and samples.npz, if
-        asked) into out_dir."""
-        parts = PARTS[:3] + (("components",) if components else ()) + (("samples",) if samples else ())
+        """result.json, every source, each tag's top-k mix and verified parts (and every component, and
+        samples.npz, if asked) into out_dir."""
+        parts = PARTS[:4] + (("components",) if components else ()) + (("samples",) if samples else ())
         return save_job_files(self, self._finished(ref), Path(out_dir), parts=parts, k=k, audio_format=format)
 
     # -- what it was fitted on ---------------------------------------------------------------

@@ -16,8 +16,8 @@ from audiolime_client.files import PARTS, save_job_files
 from audiolime_client.models import Job
 from audiolime_client.options import tagger_settings
 
-WHAT_DEFAULT = ("result", "sources", "explanation", "heatmap")
-WHAT_CHOICES = ("result", "sources", "components", "explanation", "heatmap", "samples", "all")
+WHAT_DEFAULT = ("result", "sources", "explanation", "parts", "heatmap")
+WHAT_CHOICES = ("result", "sources", "components", "explanation", "parts", "heatmap", "samples", "all")
 
 
 def client_for(args: argparse.Namespace) -> Client:
@@ -44,7 +44,7 @@ def explain(args: argparse.Namespace) -> int:
         submitted = client.submit(args.audio, tagger=tagger_settings(args), stems=dict(args.stem or []) or None,
                                   separator=args.separator, tags=args.tag, top_k=args.top_k, samples=args.samples,
                                   segments=args.segments, seed=args.seed, residual=args.residual or None,
-                                  self_check_k=args.self_check_k, **sampling_settings(args))
+                                  self_check_k=args.self_check_k, **sampling_settings(args), **check_settings(args))
         if args.no_wait:
             print(submitted.id)
             return Exit.OK
@@ -57,6 +57,11 @@ def sampling_settings(args: argparse.Namespace) -> dict:
     return {"fixed": args.fixed, "confidence": args.confidence, "claim_k": args.claim_k, "tolerance": args.tolerance,
             "max_samples": args.max_samples, "min_samples": args.min_samples, "round_size": args.round_size,
             "design": args.design}
+
+
+def check_settings(args: argparse.Namespace) -> dict:
+    """What "off" sounds like and the verification budget, as explanation_request's keywords."""
+    return {"off": args.off, "check_off": args.check_off, "verification_budget": args.verification_budget}
 
 
 def default_out(job_id: str) -> Path:
@@ -90,6 +95,8 @@ def _summary(job: Job) -> str:
     result, stats = job.result, job.result.stats
     seconds = (job.finished_at - job.created_at).total_seconds() if job.finished_at else float("nan")
     calls = tables.plural(stats.tagger_calls, "tagger call") if stats.tagger_calls is not None else "? tagger calls"
+    if stats.verification_calls:
+        calls += f" ({stats.verification_calls} to verify the parts)"
     return (f"finished {job.id} in {seconds:.1f} s: {calls} in all, "
             f"{len(result.sources)} sources × {len(result.segments)} segments = {len(result.components)} components "
             f"({', '.join(result.sources)})")

@@ -3,6 +3,8 @@
     out/result.json                      the job document (request, result, stats…)
     out/sources/<source>.wav             every separated (or provided) source
     out/explanation-<tag>-top<k>.wav     the mix of the tag's top-k positive components, per tag
+    out/<tag>-sufficient.wav             its verified sufficient set alone, and the mix without its
+    out/<tag>-necessary.wav              verified necessary set: each where the search found one
     out/components/<index>-<name>.wav    every component, when asked for
     out/samples.npz                      the masks, counts and scores it was fitted on, when asked for
 """
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 from audiolime_client.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_K
 from audiolime_client.errors import UsageError
 from audiolime_client.models import Explanation, Job
+from audiolime_client.parts import PARTS as VERIFIED_PARTS
 
 if TYPE_CHECKING:
     from audiolime_client.client import Client
@@ -29,10 +32,10 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-.") or "unnamed"
 
 
-PARTS = ("result", "sources", "explanation", "components", "samples")
+PARTS = ("result", "sources", "explanation", "parts", "components", "samples")
 
 
-def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable[str] = PARTS[:3],
+def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable[str] = PARTS[:4],
                    tags: Iterable[str] | None = None, k: int = DEFAULT_K,
                    audio_format: str = DEFAULT_AUDIO_FORMAT) -> dict[str, Path]:
     """The chosen parts of a finished job ({what: path}); the caller has checked that it finished
@@ -55,6 +58,8 @@ def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable
         for tag in chosen:
             written[f"explanation:{tag}"] = client.download_explanation(
                 job, tag, k, out_dir / f"explanation-{slug(tag)}-top{k}.{audio_format}", format=audio_format)
+    if "parts" in parts:
+        written.update(_save_parts(client, job, chosen, out_dir, audio_format))
     if "components" in parts:
         for component in result.components:
             target = out_dir / "components" / f"{component.index:03d}-{slug(component.name)}.{audio_format}"
@@ -62,6 +67,18 @@ def save_job_files(client: "Client", job: Job, out_dir: Path, *, parts: Iterable
                 job, component.index, target, format=audio_format)
     if "samples" in parts:
         written["samples"] = client.samples(job, "npz", out_dir / SAMPLES_FILE)
+    return written
+
+
+def _save_parts(client: "Client", job: Job, tags: list[str], out_dir: Path, audio_format: str) -> dict[str, Path]:
+    """Each tag's verified parts that were found, as the tagger heard them."""
+    written = {}
+    for tag in tags:
+        for name in VERIFIED_PARTS:
+            part = job.result.tag(tag).part(name)
+            if part is not None and part.playable:
+                written[f"{name}:{tag}"] = client.download_part(
+                    job, name, tag, out_dir / f"{slug(tag)}-{name}.{audio_format}", format=audio_format)
     return written
 
 

@@ -7,6 +7,7 @@ in pixels and its colour limit), so a program can read the cells back from the p
 """
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,14 @@ def render(explanation: Explanation, out_base: str | Path, tags: Sequence[str] |
         figure.savefig(png, dpi=DPI, metadata={METADATA_KEY: json.dumps(metadata)})
         figure.savefig(svg)
     return HeatmapFiles(png, svg, boxes)
+
+
+def png_bytes(explanation: Explanation, tags: Sequence[str] | None = None) -> bytes:
+    """The heat map as PNG bytes, for showing inline (a notebook)."""
+    figure, _ = _figure(explanation, panels(explanation, tags))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
 
 
 def _figure(explanation: Explanation, shown: list[Panel]) -> tuple[Figure, list]:

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from audiolime_client.defaults import DEFAULT_K
+from audiolime_client.parts import Baseline, VerifiedPart
 from audiolime_client.stability import Groups, Stability
 from audiolime_client.stats import Stats
 
@@ -143,6 +144,10 @@ class TagExplanation:
     weight_interval: tuple[tuple[float, float], ...] | None = None  # a pointwise 95 % interval per weight
     stability: Stability | None = None  # the claim about the top components
     groups: Groups | None = None  # per source and per segment: the share of the positive weight
+    # What the tagger said of the parts; None in results from before the service asked it.
+    baseline: Baseline | None = None  # the tag on the all-off mix and on each source alone
+    sufficient: VerifiedPart | None = None  # the smallest set found whose mix alone keeps the tag
+    necessary: VerifiedPart | None = None  # the smallest set found whose removal loses it
 
     @classmethod
     def from_json(cls, data: dict) -> "TagExplanation":
@@ -154,7 +159,15 @@ class TagExplanation:
                    None if se is None else tuple(map(float, se)),
                    None if interval is None else tuple((float(low), float(high)) for low, high in interval),
                    None if stability is None else Stability.from_json(stability),
-                   None if groups is None else Groups.from_json(groups))
+                   None if groups is None else Groups.from_json(groups), Baseline.from_json(data.get("baseline")),
+                   VerifiedPart.from_json("sufficient", data.get("sufficient")),
+                   VerifiedPart.from_json("necessary", data.get("necessary")))
+
+    def part(self, name: str) -> VerifiedPart | None:
+        """The verified `sufficient` or `necessary` part."""
+        if name not in ("sufficient", "necessary"):
+            raise ValueError(f"a part is sufficient or necessary, not {name!r}")
+        return getattr(self, name)
 
     @property
     def spans_zero(self) -> tuple[bool, ...]:
@@ -185,6 +198,8 @@ class Explanation:
     provenance: dict[str, Any]
     settings: dict[str, Any]
     raw: dict = field(repr=False, compare=False, default_factory=dict)
+    # The tagger's top tags on the all-off mix and on each source alone ({"top_tags", "sources"}).
+    baseline: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict) -> "Explanation":
@@ -193,7 +208,13 @@ class Explanation:
                    tuple(Component.from_json(c) for c in data["components"]),
                    tuple(TagExplanation.from_json(t) for t in data["tags"]),
                    bool(data["residual"]), Stats.from_json(data["stats"]), data["provenance"], data["settings"],
-                   data)
+                   data, data.get("baseline"))
+
+    @property
+    def off(self) -> tuple[str, str]:
+        """What a switched-off component sounded like: in the sampled mixes, and in the checked ones."""
+        off = self.settings.get("off", "silence")
+        return off, self.settings.get("check_off") or off
 
     @property
     def tag_names(self) -> list[str]:

@@ -16,6 +16,7 @@ INPUT_POLICIES = ("none", "crop", "pad", "crop_or_pad", "window")
 SEPARATORS = ("spleeter:2stems", "spleeter:4stems", "spleeter:5stems", "hpss", "spleeter:2stems+hpss", "slime",
               "provided")
 PROVIDED = "provided"
+OFF_CHOICES = ("silence", "cut")  # what a switched-off component sounds like (request fields off, check_off)
 
 
 @dataclass(frozen=True)
@@ -75,16 +76,22 @@ def explanation_request(tagger: TaggerLike, *, separator: str | None = None,
                         sampling: SamplingLike = None, fixed: int | None = None, strategy: str | None = None,
                         confidence: float | None = None, claim_k: int | None = None, tolerance: float | None = None,
                         min_samples: int | None = None, max_samples: int | None = None,
-                        round_size: int | None = None, design: str | None = None) -> dict:
+                        round_size: int | None = None, design: str | None = None, off: str | None = None,
+                        check_off: str | None = None, verification_budget: int | None = None) -> dict:
     """The `request` part of a submission (openapi.yaml: ExplanationRequest).
 
     `top_k` is the number of the tagger's top tags to explain; `claim_k` the number of top
     components the sampling's claim is about (the API's `sampling.top_k`). The sampling settings
     come as `sampling` (Sampling or a dict) or one by one (strategy, confidence, claim_k,
     tolerance, min_samples, max_samples, round_size, design); `fixed=N` asks exactly N masks.
-    Without any, the service samples adaptively; `samples` alone is a fixed run."""
+    Without any, the service samples adaptively; `samples` alone is a fixed run. `off` and
+    `check_off` say what a switched-off component sounds like in the sampled and in the checked
+    mixes (silence or cut); `verification_budget` caps each search for a verified part."""
     if separator is not None:
         _check_choice("separator", separator, SEPARATORS)
+    for name, value in (("off", off), ("check_off", check_off)):
+        if value is not None:
+            _check_choice(name, value, OFF_CHOICES)
     chosen = Sampling.of(sampling).merged(
         strategy=strategy, confidence=confidence, top_k=claim_k, tolerance=tolerance, min_samples=min_samples,
         max_samples=max_samples, round_size=round_size, design=design)
@@ -93,7 +100,9 @@ def explanation_request(tagger: TaggerLike, *, separator: str | None = None,
                             "segments": list(segments) if isinstance(segments, Sequence) else segments,
                             "samples": samples, "sampling": sampling_part, "seed": seed, "residual": residual,
                             "fade_seconds": fade_seconds, "targets": _targets(tags, top_k),
-                            "surrogate": dict(surrogate) if surrogate else None, "self_check_k": self_check_k}
+                            "surrogate": dict(surrogate) if surrogate else None, "self_check_k": self_check_k,
+                            "off": off, "check_off": check_off,
+                            "verification": None if verification_budget is None else {"budget": verification_budget}}
     return {name: value for name, value in body.items() if value is not None}
 
 

@@ -23,6 +23,11 @@ class Stats(Mapping):
     tagger: dict[str, Any] = field(default_factory=dict)  # requests, retries, errors, bytes_sent
     raw: dict = field(repr=False, default_factory=dict)
 
+    @property
+    def verification_calls(self) -> int:
+        """Of the tagger calls, those of the baseline and the verified parts (0 before there were any)."""
+        return int(self.raw.get("verification_calls") or 0)
+
     @classmethod
     def from_json(cls, data: dict) -> "Stats":
         trace = tuple((int(n), None if c is None else float(c)) for n, c in data.get("confidence_trace") or ())

@@ -17,7 +17,7 @@ from audiolime_client.arguments import (
     add_connection_options, add_explanation_options, add_sampling_options, add_tagger_options,
 )
 from audiolime_client.client import Client
-from audiolime_client.commands import client_for, keeps_running, note, sampling_settings
+from audiolime_client.commands import check_settings, client_for, keeps_running, note, sampling_settings
 from audiolime_client.defaults import DEFAULT_POLL_INTERVAL
 from audiolime_client.errors import UsageError
 from audiolime_client.exitcodes import Exit
@@ -127,7 +127,8 @@ def study(args: argparse.Namespace) -> int:
         submitted = client.submit_study(
             args.clips, tagger=tagger_settings(args), comparisons=comparisons, explanations=args.explanations,
             separator=args.separator, tags=args.tag, top_k=args.top_k, samples=args.samples, segments=args.segments,
-            seed=args.seed, residual=args.residual or None, self_check_k=args.self_check_k, **sampling_settings(args))
+            seed=args.seed, residual=args.residual or None, self_check_k=args.self_check_k, **sampling_settings(args),
+            **check_settings(args))
         if args.no_wait:
             print(submitted.id)
             return Exit.OK

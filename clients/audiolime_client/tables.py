@@ -5,6 +5,7 @@ from typing import Iterable, Sequence
 
 from audiolime_client.defaults import DEFAULT_ROWS
 from audiolime_client.models import Component, Explanation, Job, TagExplanation
+from audiolime_client.parts import baseline_lines, part_lines
 from audiolime_client.progress import confidence_line
 from audiolime_client.stability import GroupShare, confidence_text, percent
 from audiolime_client.stats import Stats
@@ -141,15 +142,22 @@ def self_check_table(explanation: Explanation, tag: str) -> str:
     return table(("k", "adds", "tag score", "top tag", "still top"), rows, right=(0, 2))
 
 
+def verified_lines(explained: TagExplanation) -> list[str]:
+    """What the tagger said first: its baseline, and the verified sufficient and necessary parts."""
+    return [*baseline_lines(explained.baseline, explained.tag), *part_lines(explained.sufficient),
+            *part_lines(explained.necessary)]
+
+
 def report(explanation: Explanation, rows: int = DEFAULT_ROWS) -> str:
-    """What `explain` prints per tag: the claim, the top components, the shares, then the self-check."""
+    """What `explain` prints per tag: the baseline and the verified parts first, then the claim, the
+    top components, the shares and the self-check."""
     parts = []
     for explained in explanation.tags:
         if explained.error and explained.error.get("stage") == "fitting":
             parts += [tag_heading(explained), f"  (not explained: {explained.error['detail']})", ""]
             continue
         claim = claim_line(explanation, explained)
-        parts += [tag_heading(explained), *([f"  {claim}"] if claim else []),
+        parts += [tag_heading(explained), *verified_lines(explained), *([f"  {claim}"] if claim else []),
                   top_components_table(explanation, explained.tag, rows), *shares_lines(explanation, explained),
                   "  self-check — the tagger on the mix of the top-k positive components alone:",
                   self_check_table(explanation, explained.tag), ""]

@@ -121,9 +121,17 @@ def test_explain_prints_the_tables_and_writes_every_file(stack, clip, cli_env, a
     result = json.loads((out / "result.json").read_text())
     job_id = result["id"]
 
-    # the report: the claim, the top component of `low` (bass in seconds 2-3), the shares, the self-check
+    # the report: first what the tagger itself said (the baseline, the verified parts), then the claim,
+    # the top component of `low` (bass in seconds 2-3), the shares, the self-check
     lines = done.stdout.splitlines()
+    mid = lines.index(next(line for line in lines if line.startswith("“mid”")))
+    assert lines[mid + 1].startswith("  baseline: mid 0.0000 (#4) with every component off, 0.1414 (#")
+    assert lines[mid + 2].startswith("  sufficient (verified): drums[") and " alone keeps mid in the top " in lines[mid + 2]
+    assert lines[mid + 3].startswith("    proven minimal") and "tagger call" in lines[mid + 3]
+    assert lines[mid + 4].startswith("  necessary (")
     low = lines.index(next(line for line in lines if line.startswith("“low”")))
+    assert "low is last of the tagger's 4 tags on the clip" in lines[low + 2]  # nothing to verify
+    low += 5  # the baseline, and each part's two lines
     assert lines[low + 1].startswith("  1 component claimed (fewer than 3 matter) at confidence ")
     assert lines[low + 1].endswith(": bass 2.00–3.00 s")
     assert lines[low + 2].split() == ["rank", "source", "time", "span", "weight", "95", "%", "interval"]
@@ -151,6 +159,8 @@ def test_explain_prints_the_tables_and_writes_every_file(stack, clip, cli_env, a
     mix_low, rate = decode((out / "explanation-low-top2.wav").read_bytes())
     assert rate == tones.RATE and len(mix_low) == tones.SECONDS * tones.RATE
     assert (out / "explanation-mid-top2.wav").is_file()
+    mid_alone, rate = decode((out / "mid-sufficient.wav").read_bytes())  # the verified part, as heard: cut
+    assert rate == tones.RATE and len(mid_alone) == tones.SECONDS * tones.RATE and not (out / "low-sufficient.wav").exists()
     assert (out / "heatmap.svg").read_text().count("<svg") == 1
     check_heatmap(out / "heatmap.png", result["result"])
 

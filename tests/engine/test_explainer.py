@@ -12,7 +12,7 @@ from engine.perturbations import mask_key
 from engine.pipeline import factorize
 from engine.settings import FaithfulnessSettings
 from engine.tagger import Predictions
-from tests.synthetic import SAMPLE_RATE, listening_tagger, stems
+from tests.synthetic import SAMPLE_RATE, TIMED, listening_tagger, stems
 
 SECONDS, SEGMENTS, CAP = 4.0, 4, 2048
 
@@ -20,7 +20,7 @@ SECONDS, SEGMENTS, CAP = 4.0, 4, 2048
 def run(rules, **settings):
     sources = stems(SECONDS)
     tagger = FunctionTagger(listening_tagger(rules, SEGMENTS, SECONDS), list(rules), SAMPLE_RATE)
-    result = explain(sources.mixture(), SAMPLE_RATE, tagger, ExplainSettings(segments=SEGMENTS, **settings),
+    result = explain(sources.mixture(), SAMPLE_RATE, tagger, ExplainSettings(segments=SEGMENTS, **{**TIMED, **settings}),
                      sources=sources)
     return result, tagger
 
@@ -61,7 +61,7 @@ def test_same_seed_same_masks_same_stop_same_explanation():
 
 def explainer_for(rules, **settings):
     sources = stems(SECONDS)
-    explain_settings = ExplainSettings(segments=SEGMENTS, **settings)
+    explain_settings = ExplainSettings(segments=SEGMENTS, **{**TIMED, **settings})
     factorization = factorize(sources.mixture(), SAMPLE_RATE, sources, explain_settings)
     predict = listening_tagger(rules, SEGMENTS, SECONDS)
     from engine.mixing import Mixer
@@ -70,7 +70,7 @@ def explainer_for(rules, **settings):
     asked: list[bytes] = []
 
     def ask(query):
-        asked.extend(mask_key(m) for m in query.masks)
+        asked.extend(query.keys)
         return Predictions(tuple(rules), np.asarray(predict(mixer.mix(query.masks))).reshape(len(query.masks), -1))
 
     return Explainer(factorization, explain_settings), ask, asked
@@ -132,19 +132,19 @@ def drummy_and_floor(mixes):
 def run_drummy(**settings):
     sources = stems(SECONDS)
     tagger = FunctionTagger(drummy_and_floor, ["drummy", "floor"], SAMPLE_RATE)
-    settings = ExplainSettings(segments=SEGMENTS, tags=("drummy",), **settings)
+    settings = ExplainSettings(segments=SEGMENTS, tags=("drummy",), **{**TIMED, **settings})
     return explain(sources.mixture(), SAMPLE_RATE, tagger, settings, sources=sources), tagger
 
 
 def drummy_explainer(**settings):
     sources = stems(SECONDS)
-    explain_settings = ExplainSettings(segments=SEGMENTS, tags=("drummy",), **settings)
+    explain_settings = ExplainSettings(segments=SEGMENTS, tags=("drummy",), **{**TIMED, **settings})
     factorization = factorize(sources.mixture(), SAMPLE_RATE, sources, explain_settings)
     mixer = Mixer(factorization)
     asked: list[bytes] = []
 
     def ask(query):
-        asked.extend(mask_key(m) for m in query.masks)
+        asked.extend(query.keys)
         return Predictions(("drummy", "floor"), drummy_and_floor(mixer.mix(query.masks)))
 
     return Explainer(factorization, explain_settings), ask, asked

@@ -5,7 +5,7 @@ import pytest
 from engine import ExplainSettings, FunctionTagger, InvalidSourcesError, explain
 from engine.errors import InvalidOptionError, TaggerUnreachableError
 from engine.sources import Sources
-from tests.synthetic import SAMPLE_RATE, listening_tagger, stems
+from tests.synthetic import SAMPLE_RATE, TIMED, listening_tagger, stems
 
 SECONDS, SEGMENTS = 4.0, 4
 
@@ -14,7 +14,7 @@ def run(rules, samples=512, seed=0, **settings):
     sources = stems(SECONDS)
     tagger = FunctionTagger(listening_tagger(rules, SEGMENTS, SECONDS), list(rules), SAMPLE_RATE)
     result = explain(sources.mixture(), SAMPLE_RATE, tagger,
-                     ExplainSettings(samples=samples, seed=seed, segments=SEGMENTS, **settings), sources=sources)
+                     ExplainSettings(samples=samples, seed=seed, segments=SEGMENTS, **{**TIMED, **settings}), sources=sources)
     return result, tagger
 
 
@@ -65,7 +65,7 @@ def run_with_segments(segments, samples, self_check_k=3):
     sources = stems(SECONDS)
     rules = {"drummy": [("drums", 1, 1.0)]}
     tagger = FunctionTagger(listening_tagger(rules, segments, SECONDS), list(rules), SAMPLE_RATE)
-    settings = ExplainSettings(samples=samples, segments=segments, self_check_k=self_check_k)
+    settings = ExplainSettings(samples=samples, segments=segments, self_check_k=self_check_k, **TIMED)
     return explain(sources.mixture(), SAMPLE_RATE, tagger, settings, sources=sources), tagger
 
 

@@ -9,7 +9,7 @@ import pytest
 from engine import ExplainSettings, FunctionTagger, explain
 from engine.settings import VerificationSettings
 from engine.verification import search
-from tests.synthetic import SAMPLE_RATE, rule_scores, stems
+from tests.synthetic import SAMPLE_RATE, TIMED, rule_scores, stems
 
 SECONDS, SEGMENTS = 4.0, 4
 
@@ -73,7 +73,7 @@ def test_no_set_of_at_most_k_is_proven_only_when_every_such_set_was_asked():
 def run(rules, **settings):
     sources = stems(SECONDS)
     tagger = FunctionTagger(lambda mixes: rule_scores(rules, mixes), list(rules), SAMPLE_RATE)
-    return explain(sources.mixture(), SAMPLE_RATE, tagger, ExplainSettings(segments=SEGMENTS, **settings),
+    return explain(sources.mixture(), SAMPLE_RATE, tagger, ExplainSettings(segments=SEGMENTS, **{**TIMED, **settings}),
                    sources=sources)
 
 
@@ -122,7 +122,7 @@ def test_a_tagger_whose_answer_to_silence_is_the_explained_tag_is_flagged_and_an
     assert drums["top_tag"] == "rock" and drums["score"] == pytest.approx(0.35, abs=0.01)
     # silence keeps rock on top, so with silence for "off" any part would: its sufficient set says so
     assert rock.sufficient["trivial"] and rock.sufficient["statement"].startswith("the all-off mix alone")
-    cut = run(SILENT_ROCK, off="cut").tag("rock")
+    cut = run(SILENT_ROCK, off="cut", check_off="cut").tag("rock")
     assert cut.baseline["confounded"] and not cut.sufficient["trivial"]  # no silence in a cut mix of a part
     duet = run(TOGETHER).tag("duet")
     assert not duet.baseline["confounded"] and not duet.sufficient["trivial"]
@@ -178,3 +178,10 @@ def test_a_tag_no_component_raises_has_no_part_to_verify_and_says_so():
     for part in (floor.sufficient, floor.necessary):
         assert part["found"] is False and part["tried"] == 0 and part["calls"] == 0
         assert part["statement"] == "no component has a positive weight: there is no part to verify"
+
+
+def test_a_tag_last_of_the_tagger_s_tags_keeps_its_place_on_any_mix_so_nothing_is_searched():
+    result = run({"loud": {"constant": 0.5}, "drummy": {"any": [[440, 0, 4, 1.0]]}}, tags=("drummy",))
+    drummy = result.tag("drummy")  # 0.3 on the clip, under the constant 0.5: last of two
+    assert drummy.sufficient["goal_rank"] == 2 == drummy.sufficient["labels"]
+    assert drummy.sufficient["tried"] == 0 and "is last of the tagger's 2 tags" in drummy.sufficient["statement"]

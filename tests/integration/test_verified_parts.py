@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.integration.harness import read_audio, start_server, wav_bytes
-from tests.synthetic import rule_scores
+from tests.synthetic import TIMED, rule_scores
 
 RATE, SECONDS, SEGMENTS = 16000, 4.0, 4
 TONES = {"drums": 440.0, "bass": 110.0, "vocals": 1250.0}
@@ -26,7 +26,7 @@ def stems() -> dict[str, np.ndarray]:
 def explain(api, processes, rules: dict, **overrides) -> dict:
     url = start_server(processes, "rules", "--rules", json.dumps(rules)) + "/predict"
     request = {"tagger": {"url": url, "sample_rate": RATE, "batch_size": 32}, "separator": "provided",
-               "segments": SEGMENTS, **overrides}
+               "segments": SEGMENTS, **TIMED, **overrides}
     parts = stems()
     response = api.submit(wav_bytes(sum(parts.values()), RATE), request,
                           {n: wav_bytes(w, RATE) for n, w in parts.items()})
