@@ -299,12 +299,18 @@ def test_an_adaptive_run_shows_its_confidence_climbing_then_the_claim_and_the_sh
     lines = report.splitlines()
     assert f"sampling: adaptive (paired), stopped: converged after {stats['rounds']} rounds; " in report
     low = lines.index(next(line for line in lines if line.startswith("“low”")))
+    # first what the tagger hears with every component off, then the verified parts, then the claim
+    assert lines[low + 1].startswith("  baseline: low 0.0000 (#4) with every component off"), lines[low + 1]
+    claim = next(i for i in range(low + 1, len(lines)) if "claimed" in lines[i])
+    assert all(line.startswith(("  baseline", "  sufficient", "  necessary", "    ")) for line in lines[low + 1: claim]), \
+        lines[low: claim + 1]
     assert re.fullmatch(r"  1 component claimed \(fewer than 3 matter\) at confidence \d\.\d+ \(target 0\.99\): "
-                        r"bass 2\.00–3\.00 s", lines[low + 1]), lines[low + 1]
+                        r"bass 2\.00–3\.00 s", lines[claim]), lines[low + 1: claim + 1]
     assert any(line.startswith("  sources: bass carries ") and "of the positive weight" in line for line in lines)
     mid = lines.index(next(line for line in lines if line.startswith("“mid”")))
-    assert lines[mid + 1].startswith("  top 3 claimed at confidence ")  # the drums sound throughout: a tie of four
-    assert lines[mid + 2].startswith("  tied: drums ") and "which of them belong is not claimed" in lines[mid + 2]
+    claim = next(i for i in range(mid + 1, len(lines)) if "claimed" in lines[i])
+    assert lines[claim].startswith("  top 3 claimed at confidence ")  # the drums sound throughout: a tie of four
+    assert lines[claim + 1].startswith("  tied: drums ") and "which of them belong is not claimed" in lines[claim + 1]
     assert re.search(r"sources: drums carries 9\d % \(\d+–\d+ %\) of the positive weight", report)
 
 
