@@ -5,6 +5,9 @@ Known answers are the job's own checkpoint (an earlier run of this job, killed o
 over) and the answers its owner's earlier jobs got in the same context: the same audio,
 components and tagger. Both go into the explainer before it asks anything, so it asks
 the tagger only for masks no one has heard.
+
+Labels are redacted as they arrive: a tagger may name a tag after what it was sent (its
+credential), and labels are kept (checkpoint, shared answers, samples) and served.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from engine.explainer import Explainer, Phase, Query
 from engine.mixing import Mixer, Off
 from engine.tagger import Predictions, check_predictions
 from worker.querying import query_masks
+from worker.redaction import Redactor
 from backend.store import Stage, Store
 from worker.tagger.client import TaggerClient
 
@@ -51,10 +55,12 @@ class Answerer:
 
     def __init__(self, store: Store, job_id: str, token: str, shared_key: str, mixers: Callable[[Off], Mixer],
                  client: TaggerClient, keep_going: Callable[[], bool],
-                 on_stage: Callable[[Stage], None], on_progress: Callable[[int, int, float | None], None]):
+                 on_stage: Callable[[Stage], None], on_progress: Callable[[int, int, float | None], None],
+                 redactor: Redactor | None = None):
         self.store, self.job_id, self.token, self.shared_key = store, job_id, token, shared_key
         self.mixers, self.client, self.keep_going = mixers, client, keep_going
         self.on_stage, self.on_progress = on_stage, on_progress
+        self.redactor = redactor or Redactor([])
 
     def preload(self, explainer: Explainer) -> tuple[int, int]:
         """What is already known, into the explainer: (answers of this job's earlier runs, reused ones)."""
@@ -74,7 +80,8 @@ class Answerer:
 
         def on_answer(rows: list[int], predictions: Predictions) -> None:
             nonlocal labels
-            check_predictions(predictions, len(rows), labels)
+            named = Predictions(self.redactor.labels(predictions.labels), predictions.scores)
+            predictions = check_predictions(named, len(rows), labels)
             labels = predictions.labels
             saved = self.store.save_answers(self.job_id, self.token, self.shared_key, [keys[r] for r in rows],
                                             predictions.scores, labels)

@@ -108,7 +108,7 @@ class ExplanationRun:
         shared = self.store.answers_key(record["owner"], answers_context(factorization, request["tagger"]))
         self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)
         answerer = Answerer(self.store, self.job_id, self.token, shared, mixers, client, self.lease.keep_going,
-                            self._enter_once, self._progress)
+                            self._enter_once, self._progress, redactor=self.redactor)
         explainer = Explainer(factorization, settings)
         resumed, reused = answerer.preload(explainer)
         if resumed:
