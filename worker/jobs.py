@@ -19,7 +19,8 @@ from engine.errors import CancelledError, ExplanationError, TaggerError
 from engine.explainer import Explainer
 from engine.mixing import Mixers
 from engine.pipeline import factorize
-from worker.answering import Answerer, answers_context
+from worker.answering import Answerer
+from worker.reuse import answers_context
 from backend.stems import flac_round_trip, sources_from_flac
 from worker.context import WorkerContext
 from backend.job_request import PROVIDED, settings_from_public
@@ -105,10 +106,12 @@ class ExplanationRun:
         mixers = Mixers(factorization.conform(spec.sample_rate, spec.channels))
         client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait,
                               on_loading=self._waiting)
-        shared = self.store.answers_key(record["owner"], answers_context(factorization, request["tagger"]))
+        context = answers_context(factorization, spec, self.context.settings.reuse_secret)
+        shared = self.store.answers_key(record["owner"], context) if context else None
         self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)
         answerer = Answerer(self.store, self.job_id, self.token, shared, mixers, client, self.lease.keep_going,
-                            self._enter_once, self._progress, redactor=self.redactor)
+                            self._enter_once, self._progress, reuse=request.get("reuse", True),
+                            redactor=self.redactor)
         explainer = Explainer(factorization, settings)
         resumed, reused = answerer.preload(explainer)
         if resumed:
@@ -117,6 +120,7 @@ class ExplanationRun:
         used = explanation.stats["tagger_calls"] + explanation.stats["reused"]
         self._progress(used, used, explainer.confidence)
         explanation.stats["tagger"] = self.stats.report()
+        explanation.stats["reuse"] = answerer.report.to_dict()
         explanation.provenance = {"separator": self._model_id(request["separator"]),
                                   "tagger_labels": list(explainer.labels), "tagger_url": spec.url,
                                   "tagger_protocol": spec.protocol}
