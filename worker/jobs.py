@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from dataclasses import replace
 
 import numpy as np
 import redis
@@ -19,6 +20,7 @@ from engine.errors import CancelledError, ExplanationError, TaggerError
 from engine.explainer import Explainer
 from engine.mixing import Mixers
 from engine.pipeline import factorize
+from engine.settings import ExplainSettings
 from worker.answering import Answerer
 from worker.reuse import answers_context
 from backend.stems import flac_round_trip, sources_from_flac
@@ -97,7 +99,7 @@ class ExplanationRun:
     def _run(self, secret: dict) -> None:
         record = self.store.record(self.job_id)
         request = record["request"]
-        settings = settings_from_public(request)
+        settings = self._named_as_heard(settings_from_public(request))
         spec = TaggerSpec.from_dict({**request["tagger"], **secret})
         waveform, sample_rate = decode(self.store.audio(self.job_id), self.context.settings.max_duration_seconds)
         self._enter(Stage.SEPARATING)
@@ -128,6 +130,11 @@ class ExplanationRun:
         self._enter(Stage.FINISHED)
         self._guard()
         self.store.finish(self.job_id, result, samples_npz(explainer.samples()))
+
+    def _named_as_heard(self, settings: ExplainSettings) -> ExplainSettings:
+        """The tags asked for, redacted as the tagger's labels are when they arrive (a header value
+        may be part of a tag's name), so that they are found among them."""
+        return replace(settings, tags=tuple(self.redactor.text(tag) for tag in settings.tags))
 
     def _waiting(self, status: str | None) -> None:
         """What the job waits for, shown in its status (the tagger loading its model); None: nothing."""

@@ -70,3 +70,13 @@ def test_a_label_that_echoes_the_credential_is_redacted_wherever_labels_are_kept
     assert not [text for text in served if RAW_SECRET in text]
     assert RAW_SECRET.encode() not in everything_in(redis.Redis.from_url(settings.redis_url))
     assert RAW_SECRET not in worker.log_path.read_text()
+
+
+def test_a_tag_asked_for_by_name_is_found_when_a_header_value_is_part_of_it(api, tagger, worker):
+    """Every header value is redacted wherever it appears, "ow" in "low" too: the tag asked for is
+    named as the redacted labels are, so the job still finds it."""
+    settings = {"url": tagger.url, "sample_rate": 16000, "headers": {"X-Route": "ow"}}
+    response = submit_tones(api, tagger, tagger=settings, samples=64, targets={"tags": ["low"]})
+    body = api.wait(response.json()["id"])
+    assert body["stage"] == "finished", body["error"]
+    assert [t["tag"] for t in body["result"]["tags"]] == ["l[redacted]"]
