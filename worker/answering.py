@@ -56,8 +56,9 @@ class Answerer:
             self.store.drop_answers(self.shared_key)
             kept = {}
         self._save(keys, now)
-        explainer.remember(dict(zip(keys, now.scores)), now.labels, asked=True)
-        reused = {k: v for k, v in kept.items() if k not in set(keys)}
+        checked = dict(zip(keys, now.scores))
+        explainer.remember(checked, now.labels, asked=True)
+        reused = {k: v for k, v in kept.items() if k not in checked}
         explainer.remember(reused, labels, reused=True)
         return len(own), len(reused)
 
