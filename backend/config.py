@@ -5,7 +5,7 @@ Every variable is documented in README.md (Configuration).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from engine.errors import InvalidOptionError
@@ -45,6 +45,9 @@ class Settings:
     separation_cache_ttl: int = 24 * 3600
     preload_separators: tuple[str, ...] = ("spleeter:2stems",)  # loaded when a worker starts
     separator_plugins: tuple[str, ...] = ()  # modules that register separators of their own
+    # The key of the digest that tells taggers called with different headers apart in the answers
+    # context (the same for every worker); unset, a job with tagger headers shares no answers.
+    reuse_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":

@@ -14,7 +14,7 @@ from backend.tagger.spec import TaggerSpec
 
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
           "self_check_k", "fade_seconds", "sampling", "faithfulness", "verification", "off",
-          "check_off"}
+          "check_off", "reuse"}
 SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
                    "design"}
 MAX_RANDOM_DRAWS = 100  # faithfulness.random: each draw is two tagger calls per k and tag
@@ -27,6 +27,7 @@ class JobRequest:
     tagger: TaggerSpec
     separator: str
     settings: ExplainSettings
+    reuse: bool = True  # answers the same key's earlier jobs got in the same context may stand in for calls
 
     @classmethod
     def from_dict(cls, data: dict, limits: Settings) -> "JobRequest":
@@ -43,7 +44,8 @@ class JobRequest:
         if separator != PROVIDED:
             separators.kind(separator)  # an unknown one is refused here
         _check_sampling_asked(data.get("sampling"))
-        request = cls(TaggerSpec.from_dict(data["tagger"]), separator, _settings(data))
+        request = cls(TaggerSpec.from_dict(data["tagger"]), separator, _settings(data),
+                      _typed(data, "reuse", bool, True, "true or false"))
         request.check_limits(limits)
         return request
 
@@ -75,7 +77,7 @@ class JobRequest:
                 "targets": {"tags": list(s.tags)} if s.tags else {"top_k": s.top_k},
                 "surrogate": s.surrogate.to_dict(), "self_check_k": s.self_check_k,
                 "faithfulness": s.faithfulness.to_dict(), "verification": s.verification.to_dict(),
-                "off": s.off.value, "check_off": s.check_off.value}
+                "off": s.off.value, "check_off": s.check_off.value, "reuse": self.reuse}
 
 
 def _check_sampling_asked(sampling) -> None:

@@ -15,7 +15,8 @@ Across jobs:
   {p}:owner:{owner}:active  set    the owner's jobs queued or running (quota)
   {p}:owner:{owner}:bytes   hash   job id → bytes its audio, stems and result keep (quota)
   {p}:owner:{owner}:answers:{context}  hash  mask key → scores, "labels": every answer the owner's jobs
-                                   got for one context (audio, components, tagger); later jobs reuse them
+                                   got for one context (audio, components, tagger and a keyed digest of
+                                   its headers); later jobs reuse them once a few, asked again, agree
   {p}:active                set    jobs queued or running (for the reaper and the metrics)
   {p}:metrics               hash   counters for /metrics
   {p}:workers               zset   live workers: name → when its heartbeat lapses (Redis clock)
@@ -270,6 +271,11 @@ class Store(Monitoring, StudyRecords):
         labels = raw.pop(b"labels", None)
         scores = {k: np.frombuffer(v, dtype="<f8") for k, v in raw.items()}
         return scores, tuple(json.loads(labels)) if labels else None
+
+    def drop_answers(self, key: str) -> bool:
+        """Forget the answers kept for one context (stale, or replaced by a job that asks afresh);
+        whether there were any."""
+        return bool(self.redis.delete(key))
 
     def samples(self, job_id: str) -> bytes | None:
         return self.redis.get(self.key(job_id, "samples"))

@@ -78,6 +78,7 @@ class Explainer:
         d = factorization.n_components
         self._answers: dict[bytes, np.ndarray] = {}
         self._reused: set[bytes] = set()
+        self._asked_aside: set[bytes] = set()  # answers the driver asked outside the queries
         self.labels: tuple[str, ...] | None = None
         self.exhaustive = exhaustive_fits(d, self.plan.max_samples)
         self._stream = MaskStream(d, settings.seed, self.plan.design)
@@ -96,14 +97,23 @@ class Explainer:
         self.check_error: TaggerError | None = None
 
     # -- what the driver has -------------------------------------------------------------------
-    def remember(self, answers: Mapping[bytes, np.ndarray], labels, reused: bool = False) -> None:
-        """Answers the driver already holds, by answer key (a checkpoint, or an earlier job's)."""
+    def remember(self, answers: Mapping[bytes, np.ndarray], labels, reused: bool = False,
+                 asked: bool = False) -> None:
+        """Answers the driver already holds, by answer key (a checkpoint, or an earlier job's).
+        `asked`: the driver asked the tagger for them itself in this run (re-asking reused answers
+        to check them), so they count as this run's tagger calls whether the run uses them or not."""
         if not answers:
             return
         self._check_labels(tuple(labels))
-        self._answers.update(answers)
+        keys = list(answers)
+        # answers kept under another order of the same tags are aligned, column by column
+        aligned = check_predictions(Predictions(tuple(labels), np.stack([answers[k] for k in keys])), len(keys),
+                                    self.labels)
+        self._answers.update(zip(keys, aligned.scores))
         if reused:
-            self._reused |= set(answers)
+            self._reused |= set(keys)
+        if asked:
+            self._asked_aside |= set(keys)
 
     def answer(self, masks: np.ndarray, predictions: Predictions, off: Off | None = None) -> None:
         """The tagger's answers to these masks' mixes, made with `off` (default: the phase's)."""
@@ -339,5 +349,6 @@ class Explainer:
                 "strategy": self.plan.strategy.value, "design": self.plan.design.value,
                 "stop_reason": self.stop_reason.value if self.stop_reason else None,
                 "rounds": len(self.trace), "confidence_trace": [[n, c] for n, c in self.trace],
-                "tagger_calls": len(used & asked), "reused": len(used & self._reused),
+                "tagger_calls": len(used & asked) + len(self._asked_aside - used),
+                "reused": len(used & self._reused),
                 "faithfulness_calls": len(extra & asked), "verification_calls": len(verifying & asked)}

@@ -59,6 +59,17 @@ def answer_key(mask: np.ndarray, off: Off) -> bytes:
     return key if off is Off.SILENCE else key + b"/" + off.value.encode()
 
 
+def parse_answer_key(key: bytes, n_components: int) -> tuple[np.ndarray, Off]:
+    """The mask and the way of switching off that an answer key stands for (answer_key's inverse):
+    what a driver needs to hear a kept answer's mix again."""
+    size = (n_components + 7) // 8 + 1  # packed bits, then the length byte of mask_key
+    packed, suffix = key[:size], key[size:]
+    if len(packed) != size or packed[-1] != n_components % 8 or (suffix and not suffix.startswith(b"/")):
+        raise InvalidOptionError(f"{key!r} is not the answer key of a mask of {n_components} components")
+    mask = np.unpackbits(np.frombuffer(packed[:-1], dtype=np.uint8))[:n_components].astype(bool)
+    return mask, Off.parse(suffix[1:].decode()) if suffix else Off.SILENCE
+
+
 class Heard(Mapping):
     """The answers to the mixes made with one `off`, by mask key (what the checks look answers up by)."""
 

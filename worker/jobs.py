@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from dataclasses import replace
 
 import numpy as np
 import redis
@@ -19,7 +20,9 @@ from engine.errors import CancelledError, ExplanationError, TaggerError
 from engine.explainer import Explainer
 from engine.mixing import Mixers
 from engine.pipeline import factorize
-from worker.answering import Answerer, answers_context
+from engine.settings import ExplainSettings
+from worker.answering import Answerer
+from worker.reuse import answers_context
 from backend.stems import flac_round_trip, sources_from_flac
 from worker.context import WorkerContext
 from backend.job_request import PROVIDED, settings_from_public
@@ -96,7 +99,7 @@ class ExplanationRun:
     def _run(self, secret: dict) -> None:
         record = self.store.record(self.job_id)
         request = record["request"]
-        settings = settings_from_public(request)
+        settings = self._named_as_heard(settings_from_public(request))
         spec = TaggerSpec.from_dict({**request["tagger"], **secret})
         waveform, sample_rate = decode(self.store.audio(self.job_id), self.context.settings.max_duration_seconds)
         self._enter(Stage.SEPARATING)
@@ -105,10 +108,12 @@ class ExplanationRun:
         mixers = Mixers(factorization.conform(spec.sample_rate, spec.channels))
         client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait,
                               on_loading=self._waiting)
-        shared = self.store.answers_key(record["owner"], answers_context(factorization, request["tagger"]))
+        context = answers_context(factorization, spec, self.context.settings.reuse_secret)
+        shared = self.store.answers_key(record["owner"], context) if context else None
         self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)
         answerer = Answerer(self.store, self.job_id, self.token, shared, mixers, client, self.lease.keep_going,
-                            self._enter_once, self._progress)
+                            self._enter_once, self._progress, reuse=request.get("reuse", True),
+                            redactor=self.redactor)
         explainer = Explainer(factorization, settings)
         resumed, reused = answerer.preload(explainer)
         if resumed:
@@ -117,6 +122,7 @@ class ExplanationRun:
         used = explanation.stats["tagger_calls"] + explanation.stats["reused"]
         self._progress(used, used, explainer.confidence)
         explanation.stats["tagger"] = self.stats.report()
+        explanation.stats["reuse"] = answerer.report.to_dict()
         explanation.provenance = {"separator": self._model_id(request["separator"]),
                                   "tagger_labels": list(explainer.labels), "tagger_url": spec.url,
                                   "tagger_protocol": spec.protocol}
@@ -124,6 +130,11 @@ class ExplanationRun:
         self._enter(Stage.FINISHED)
         self._guard()
         self.store.finish(self.job_id, result, samples_npz(explainer.samples()))
+
+    def _named_as_heard(self, settings: ExplainSettings) -> ExplainSettings:
+        """The tags asked for, redacted as the tagger's labels are when they arrive (a header value
+        may be part of a tag's name), so that they are found among them."""
+        return replace(settings, tags=tuple(self.redactor.text(tag) for tag in settings.tags))
 
     def _waiting(self, status: str | None) -> None:
         """What the job waits for, shown in its status (the tagger loading its model); None: nothing."""

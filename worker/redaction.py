@@ -2,9 +2,11 @@
 
 A tagger may quote what it was sent (`401 {"error": "invalid credentials
 'Bearer …'"}`), and that answer becomes the job's error; an exception message
-may carry it into a log or into RQ's record of a crashed run. So every text
-that leaves a run goes through the run's `Redactor`, and while a run holds
-secrets, every log record of the process is redacted too.
+may carry it into a log or into RQ's record of a crashed run; a tagger may even
+name a tag after it, and labels are kept and served with every answer. So every
+text that leaves a run goes through the run's `Redactor` (labels as they arrive,
+worker.answering), and while a run holds secrets, every log record of the
+process is redacted too.
 """
 from __future__ import annotations
 
@@ -40,6 +42,19 @@ class Redactor:
         for form in self._forms:
             value = value.replace(form, REDACTED)
         return value
+
+    def labels(self, labels: tuple[str, ...]) -> tuple[str, ...]:
+        """A tagger's tag names, redacted (a tagger may name a tag after the credential it got).
+        Names that redact alike are told apart by a number, in the order of their own names, so
+        that every answer with the same tags maps them alike, in whatever order it lists them."""
+        redacted = [self.text(label) for label in labels]
+        if len(set(redacted)) == len(redacted):
+            return tuple(redacted)
+        alike: dict[str, list[str]] = {}
+        for label, text in zip(labels, redacted):
+            alike.setdefault(text, []).append(label)
+        return tuple(text if len(alike[text]) == 1 else f"{text} #{sorted(alike[text]).index(label) + 1}"
+                     for label, text in zip(labels, redacted))
 
     def data(self, value):
         """Every string in a JSON-like value redacted (numbers and structure untouched)."""

@@ -106,6 +106,8 @@ REJECTED = {
     "faithfulness deletion a number": (request(faithfulness={"deletion": 1}), "faithfulness.deletion"),
     "faithfulness without a self-check": (request(self_check_k=0, faithfulness={"deletion": True}),
                                           "self_check_k must be at least 1"),
+    "reuse a string": (request(reuse="no"), "`reuse` must be true or false"),
+    "reuse a number": (request(reuse=0), "`reuse` must be true or false"),
 }
 
 
@@ -210,3 +212,9 @@ def test_a_request_stored_before_faithfulness_existed_reads_as_none_asked():
 def test_adaptive_only_settings_on_a_fixed_run_are_refused_not_ignored():
     with pytest.raises(InvalidOptionError, match="apply to adaptive runs"):
         JobRequest.from_dict(request(samples=64, sampling={"strategy": "fixed", "round_size": 8}), Settings())
+
+
+def test_reuse_is_on_unless_turned_off_and_kept_in_the_public_form():
+    assert JobRequest.from_dict(MINIMAL, Settings()).reuse is True
+    off = JobRequest.from_dict(request(reuse=False), Settings())
+    assert off.reuse is False and off.to_dict()["reuse"] is False

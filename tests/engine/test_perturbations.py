@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidOptionError
-from engine.perturbations import mask_key, perturb
+from engine.mixing import Off
+from engine.perturbations import answer_key, mask_key, parse_answer_key, perturb
 
 
 def test_row_zero_is_the_original_and_rows_are_unique():
@@ -39,3 +40,17 @@ def test_exhaustive_when_all_masks_fit():
 def test_bad_sample_counts(samples):
     with pytest.raises(InvalidOptionError, match="samples"):
         perturb(4, samples)
+
+
+@pytest.mark.parametrize("n_components", [1, 7, 8, 9, 50])
+@pytest.mark.parametrize("off", list(Off))
+def test_an_answer_key_gives_back_its_mask_and_way_of_switching_off(n_components, off):
+    masks = np.random.default_rng(n_components).random((20, n_components)) < 0.5
+    for mask in masks:
+        parsed, parsed_off = parse_answer_key(answer_key(mask, off), n_components)
+        assert np.array_equal(parsed, mask) and parsed_off is off
+
+
+def test_a_key_of_another_width_is_refused():
+    with pytest.raises(InvalidOptionError):
+        parse_answer_key(answer_key(np.ones(9, dtype=bool), Off.CUT), 12)

@@ -147,7 +147,8 @@ def test_refining_reuses_every_answer_an_earlier_job_of_the_key_had(api, tagger,
                                    targets={"tags": ["low", "mid", "high"]}).json()["id"])
     assert second["stage"] == "finished", second["error"]
     stats = second["result"]["stats"]
-    assert stats["reused"] >= first["result"]["stats"]["unique_masks"] - 1
+    # a few kept answers are asked again before the rest are trusted: those count as calls
+    assert stats["reused"] + stats["reuse"]["checked"] >= first["result"]["stats"]["unique_masks"] - 1
     assert tagger.stats()["clips"] - asked_before == stats["tagger_calls"]  # only the new masks were asked
     assert stats["tagger_calls"] + stats["reused"] >= stats["unique_masks"]
 

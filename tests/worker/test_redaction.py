@@ -27,6 +27,15 @@ def test_short_scheme_words_and_structure_are_kept():
     assert not Redactor([]) and Redactor([]).text("x") == "x"
 
 
+def test_labels_are_redacted_and_labels_that_redact_alike_stay_apart_in_any_order():
+    redactor = Redactor(["Bearer RAWSECRET456"])
+    assert redactor.labels(("low", "tok:Bearer RAWSECRET456")) == ("low", f"tok:{REDACTED}")
+    both = ("tok:Bearer RAWSECRET456", "tok:RAWSECRET456", "low")
+    named = dict(zip(both, redactor.labels(both)))
+    assert named == dict(zip(both[::-1], redactor.labels(both[::-1])))
+    assert sorted(named.values()) == ["low", f"tok:{REDACTED} #1", f"tok:{REDACTED} #2"]
+
+
 def test_log_records_are_redacted_while_a_run_holds_its_secret(caplog):
     install_log_redaction()
     log = logging.getLogger("tests.redaction")
