@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
@@ -23,6 +24,7 @@ from backend.store import Stage, Store
 log = logging.getLogger(__name__)
 ENQUEUE_GRACE_SECONDS = 60
 PENDING = ("queued", "started", "deferred", "scheduled")  # RQ statuses of a run still to come
+POP_GRACE_SECONDS = 2.0  # a run taken off its queue but not marked started after this was lost
 WATCH_SECONDS = 0.25  # how soon a running job notices that it was cancelled
 RUNNING_HERE: set[str] = set()  # jobs this process runs: its own reaper never takes them over
 
@@ -146,4 +148,18 @@ def _rq_job_pending(queues: RunQueues, record: dict) -> bool:
         rq_job = Job.fetch(rq_job_id, connection=queues.connection)
     except NoSuchJobError:
         return False
-    return rq_job.get_status() in PENDING
+    status = rq_job.get_status()
+    if status != "queued" or _on_its_queue(rq_job):
+        return status in PENDING
+    # Still "queued" but on no queue: a worker has taken it and marks it started within
+    # milliseconds, unless it died in between. A worker taking turns between several
+    # queues takes with LPOP (RQ keeps no intermediate copy then), so only this look
+    # tells such a job from a lost one.
+    time.sleep(POP_GRACE_SECONDS)
+    return rq_job.get_status() in PENDING[1:] or _on_its_queue(rq_job)
+
+
+def _on_its_queue(rq_job: Job) -> bool:
+    """Whether the run waits on its queue, or on RQ's intermediate list of runs being taken."""
+    key = Queue.redis_queue_namespace_prefix + rq_job.origin
+    return any(rq_job.connection.lpos(k, rq_job.id) is not None for k in (key, key + ":intermediate"))

@@ -8,6 +8,7 @@ order of starts is what the design promises.
 import pytest
 
 from backend.connection import connect
+from backend.queueing import RunQueues
 from backend.store import Store
 from tests.integration.harness import start_tagger, start_worker
 from tests.integration.test_studies import clips, study_request, submit_study, wait_study
@@ -69,3 +70,17 @@ def test_each_key_keeps_its_order_and_the_keys_take_turns(serve, settings, proce
     # Turns: B's two runs are not left until A's four are done; which key goes first is the worker's choice.
     assert order in (list("ababaa"), list("babaaa")), order
 
+
+def test_a_run_taken_off_its_queue_by_a_worker_that_died_before_starting_it_still_runs(
+        serve, settings, processes, tagger, store):
+    """A worker taking turns between several queues takes a run with LPOP: there is no copy of it
+    in Redis until the run is marked started. Its death in between is played by taking the run
+    off its queue here; the reaper must notice and queue it again."""
+    api = serve(api_keys=KEYS, quota_active_jobs=0)
+    job_id = explain(api, "key-a", tagger.url, clips(1)["clip-0.wav"])
+    queues = RunQueues(connect(settings.redis_url), settings.queue_name)
+    taken = [queue.connection.lpop(queue.key) for queue in queues.all() if len(queue)]
+    assert taken == [store.record(job_id)["rq_job_id"].encode()]
+    start_worker(processes, settings, f"{settings.key_prefix}-w0")
+    body = api.wait(job_id, key="key-a", timeout=240)
+    assert body["stage"] == "finished" and store.record(job_id)["attempts"] == 1  # queued again, run once
