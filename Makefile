@@ -12,7 +12,7 @@ include taggers/mlserver/mlserver.mk
 include taggers/musicnn/musicnn.mk
 include tests/browser/browser.mk
 
-.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling bench-study bench-study-musicnn bench-verification study-clips real-clips clean
+.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling bench-study bench-fairness bench-study-musicnn bench-verification study-clips real-clips clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -51,6 +51,10 @@ bench-protocols: setup
 # A study of 16 short clips (hpss) with 1, 2 and 4 workers against a tagger of 8 fixed-latency slots.
 bench-study: setup
 	$(PY) bench/study_bench.py
+
+# Key A's study of 40 short clips, then key B's one explanation, on 2 workers: fair turns against one FIFO.
+bench-fairness: setup
+	$(PY) bench/fairness_bench.py
 
 # The musicnn study over the six study clips (about 30 minutes on 2 cores): the README's faithfulness figure.
 bench-study-musicnn: setup musicnn-venv study-clips

@@ -19,6 +19,7 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "audiolime"
     queue_name: str = "explanations"
+    fair_turns: int = 1  # 1: a queue per API key, workers take turns between keys; 0: one FIFO for all
     model_dir: Path = ROOT / "models"
     result_ttl: int = 24 * 3600  # seconds results, stems and mixes are kept
     api_keys: tuple[str, ...] = ()  # plain keys; or hashes in api_keys_file

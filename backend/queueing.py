@@ -1,8 +1,18 @@
-"""Putting explanation runs on the RQ queue (used by the API and by recovery)."""
+"""Putting explanation runs on RQ queues (used by the API, the workers and recovery).
+
+Fair turns: every API key (owner) has a queue of its own, `{base}:{digest}`, named from a
+digest of the owner id (never the key). Each queue is FIFO, so one key's runs start in the
+order they were queued; workers take turns between the queues (RQ's round-robin dequeue),
+so a key with a long backlog holds no other key's run back by more than one turn.
+RQ records every queue it enqueues to in its own set of queues: that is how workers find
+the queue of a key they have never seen (worker/rq_worker.py).
+"""
 from __future__ import annotations
 
+import hashlib
 import math
 
+from redis import Redis
 from rq import Queue
 from rq.job import Callback
 
@@ -32,6 +42,32 @@ def job_timeout(request: dict, duration_seconds: float) -> int:
     per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5) + sending) * 0.25
     estimate = SEPARATION_ALLOWANCE + LOAD_WAIT_ALLOWANCE + 4 * duration_seconds + batches * per_batch
     return int(min(max(estimate, 600), 24 * 3600))
+
+
+class RunQueues:
+    """Which queue an owner's runs go to, and every queue a worker should take runs from."""
+
+    def __init__(self, connection: Redis, base: str, fair_turns: bool = True):
+        self.connection, self.base, self.fair_turns = connection, base, fair_turns
+
+    def for_owner(self, owner: str) -> Queue:
+        if not self.fair_turns:  # one FIFO for every key (the baseline fair turns are measured against)
+            return Queue(self.base, connection=self.connection)
+        digest = hashlib.sha256(owner.encode()).hexdigest()[:16]
+        return Queue(f"{self.base}:{digest}", connection=self.connection)
+
+    def all(self, **queue_options) -> list[Queue]:
+        """The base queue and every owner's queue RQ knows of (owners' in name order).
+        The base queue stays in the list: runs queued before fair turns, or with them off, still run."""
+        prefix = Queue.redis_queue_namespace_prefix + self.base + ":"
+        keys = sorted(key.decode() for key in self.connection.smembers(Queue.redis_queues_keys))
+        names = [key[len(Queue.redis_queue_namespace_prefix):] for key in keys
+                 if key.startswith(prefix) and key.count(":") == prefix.count(":")]
+        return [Queue(name, connection=self.connection, **queue_options) for name in [self.base, *names]]
+
+    def waiting(self) -> int:
+        """Runs waiting, over every queue."""
+        return sum(len(queue) for queue in self.all())
 
 
 def enqueue_run(queue: Queue, job_id: str, timeout: int) -> str:

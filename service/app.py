@@ -5,13 +5,13 @@ import logging
 from dataclasses import dataclass
 
 from flask import Flask, request
-from rq import Queue
 
 from backend import separators
 from service import problems
 from service.auth import load_key_hashes
 from backend.config import Settings
 from backend.connection import connect_fast_fail
+from backend.queueing import RunQueues
 from backend.store import Store
 from backend.tagger.netguard import NetworkPolicy
 
@@ -20,7 +20,7 @@ from backend.tagger.netguard import NetworkPolicy
 class Services:
     settings: Settings
     store: Store
-    queue: Queue
+    queues: RunQueues
     key_hashes: frozenset
     policy: NetworkPolicy
 
@@ -41,12 +41,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["audiolime"] = Services(
         settings=settings,
         store=Store(connection, settings.key_prefix, settings.result_ttl, settings.lease_seconds),
-        queue=Queue(settings.queue_name, connection=connection),
+        queues=RunQueues(connection, settings.queue_name, bool(settings.fair_turns)),
         key_hashes=load_key_hashes(settings),
         policy=NetworkPolicy.from_string(settings.tagger_allowed_networks),
     )
     problems.register(app)
-    # The views need the app's pieces (the store, the queue) through current_app: imported here.
+    # The views need the app's pieces (the store, the queues) through current_app: imported here.
     from service.views import audio, explanations, health, pages, samples, studies, visuals  # noqa: PLC0415
 
     app.register_blueprint(explanations.blueprint)

@@ -6,6 +6,7 @@ import threading
 from backend import separators
 from backend.config import Settings
 from backend.connection import connect
+from backend.queueing import RunQueues
 from backend.stems import sources_from_flac, sources_to_flac
 from backend.store import Store
 from engine.separation import CachingSeparator
@@ -22,6 +23,7 @@ class WorkerContext:
         self.settings = settings
         self.redis = connect(settings.redis_url)
         self.store = Store(self.redis, settings.key_prefix, settings.result_ttl, settings.lease_seconds)
+        self.queues = RunQueues(self.redis, settings.queue_name, bool(settings.fair_turns))
         self.policy = NetworkPolicy.from_string(settings.tagger_allowed_networks)
         self.session = guarded_session(self.policy, pool_maxsize=settings.max_concurrency)
         self._separators: dict[str, CachingSeparator] = {}

@@ -53,18 +53,12 @@ def on_run_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
     if record is None or record.get("rq_job_id") != rq_job.id or Stage(record["stage"]).done:
         return  # an older run of a job that has moved on
     if exc_type.__name__ == "AbandonedJobError":
-        take_over(context.store, _queue(context), record, "its worker stopped responding",
+        take_over(context.store, context.queues, record, "its worker stopped responding",
                   context.settings.job_attempts)
         return
     context.store.fail(record["id"], {"title": "Internal error" if exc_type.__name__ != "JobTimeoutException"
                                       else "Timed out", "detail": f"{exc_type.__name__}: {exc_value}",
                                       "stage": record["stage"]})
-
-
-def _queue(context: WorkerContext):
-    from rq import Queue  # noqa: PLC0415
-
-    return Queue(context.settings.queue_name, connection=context.redis)
 
 
 class ExplanationRun:

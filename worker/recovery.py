@@ -18,11 +18,13 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from engine.errors import CancelledError
-from backend.queueing import enqueue_run
+from backend.queueing import RunQueues, enqueue_run
 from backend.store import Stage, Store
 
 log = logging.getLogger(__name__)
 ENQUEUE_GRACE_SECONDS = 60
+PENDING = ("queued", "started", "deferred", "scheduled")  # RQ statuses of a run still to come
+POP_GRACE_SECONDS = 2.0  # a run taken off its queue but not marked started after this was lost
 WATCH_SECONDS = 0.25  # how soon a running job notices that it was cancelled
 RUNNING_HERE: set[str] = set()  # jobs this process runs: its own reaper never takes them over
 
@@ -100,7 +102,7 @@ class Settling:
         return now >= self._quiet_until
 
 
-def reap(store: Store, queue: Queue, max_attempts: int, running: frozenset[str] = frozenset()) -> list[str]:
+def reap(store: Store, queues: RunQueues, max_attempts: int, running: frozenset[str] = frozenset()) -> list[str]:
     """Requeue (or fail) every job whose worker went silent; returns the ids acted on.
     Jobs this process is running (`running`) are alive by definition."""
     acted = []
@@ -113,15 +115,15 @@ def reap(store: Store, queue: Queue, max_attempts: int, running: frozenset[str] 
             continue
         stage = Stage(record["stage"])
         lost = stage.running and not store.lease_alive(job_id)
-        orphaned = stage is Stage.QUEUED and not _rq_job_pending(queue, record)
+        orphaned = stage is Stage.QUEUED and not _rq_job_pending(queues, record)
         if (lost or orphaned) and _claim(store, job_id):
             reason = "its worker stopped responding" if lost else "its queue entry was lost"
-            take_over(store, queue, record, reason, max_attempts)
+            take_over(store, queues, record, reason, max_attempts)
             acted.append(job_id)
     return acted
 
 
-def take_over(store: Store, queue: Queue, record: dict, reason: str, max_attempts: int) -> None:
+def take_over(store: Store, queues: RunQueues, record: dict, reason: str, max_attempts: int) -> None:
     job_id = record["id"]
     if record["attempts"] >= max_attempts:
         store.fail(job_id, {"title": "Worker lost", "detail": f"the job was run {record['attempts']} times and "
@@ -129,6 +131,7 @@ def take_over(store: Store, queue: Queue, record: dict, reason: str, max_attempt
         return
     log.warning("explanation %s: %s; putting it back on the queue", job_id, reason)
     timeout = int(record.get("timeout", 3600))
+    queue = queues.for_owner(record["owner"])  # back in its key's queue: it waits its key's turn again
     store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(queue, job_id, timeout), token="")
 
 
@@ -137,11 +140,26 @@ def _claim(store: Store, job_id: str) -> bool:
     return store.claim_reaping(job_id)
 
 
-def _rq_job_pending(queue: Queue, record: dict) -> bool:
+def _rq_job_pending(queues: RunQueues, record: dict) -> bool:
     rq_job_id = record.get("rq_job_id")
     if not rq_job_id:  # the API is enqueueing it right now, unless it died doing so
         return time.time() - record["created_at"] < ENQUEUE_GRACE_SECONDS
     try:
-        return Job.fetch(rq_job_id, connection=queue.connection).get_status() in ("queued", "started", "deferred", "scheduled")
+        rq_job = Job.fetch(rq_job_id, connection=queues.connection)
     except NoSuchJobError:
         return False
+    status = rq_job.get_status()
+    if status != "queued" or _on_its_queue(rq_job):
+        return status in PENDING
+    # Still "queued" but on no queue: a worker has taken it and marks it started within
+    # milliseconds, unless it died in between. A worker taking turns between several
+    # queues takes with LPOP (RQ keeps no intermediate copy then), so only this look
+    # tells such a job from a lost one.
+    time.sleep(POP_GRACE_SECONDS)
+    return rq_job.get_status() in PENDING[1:] or _on_its_queue(rq_job)
+
+
+def _on_its_queue(rq_job: Job) -> bool:
+    """Whether the run waits on its queue, or on RQ's intermediate list of runs being taken."""
+    key = Queue.redis_queue_namespace_prefix + rq_job.origin
+    return any(rq_job.connection.lpos(k, rq_job.id) is not None for k in (key, key + ":intermediate"))

@@ -58,7 +58,7 @@ def submit():
     timeout = job_timeout(public, submission.duration)
     quota = Quota(s.settings.quota_active_jobs, s.settings.quota_stored_bytes)
     job_id = s.store.create(owner, public, submission.audio, submission.stems, submission.secret, timeout, quota)
-    s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queue, job_id, timeout))
+    s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queues.for_owner(owner), job_id, timeout))
     location = url_for("explanations.status", job_id=job_id)
     body = {"id": job_id, "status": "queued", "stage": "queued", "status_url": location,
             "ttl_seconds": s.settings.result_ttl}

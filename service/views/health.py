@@ -47,7 +47,8 @@ def metrics():
     for part, family, kind in (("sum", counters.stage_seconds, "seconds"), ("count", counters.stage_runs, "runs")):
         _family(lines, f"audiolime_stage_seconds_{part}", "counter", f"Time in each stage ({kind}).",
                 [({"stage": stage}, value) for stage, value in sorted(family.items())])
-    _family(lines, "audiolime_queue_length", "gauge", "Runs waiting in the queue.", [({}, len(s.queue))])
+    _family(lines, "audiolime_queue_length", "gauge", "Runs waiting, over every key's queue.",
+            [({}, s.queues.waiting())])
     return Response("\n".join(lines) + "\n", mimetype="text/plain", content_type="text/plain; version=0.0.4")
 
 

@@ -91,7 +91,7 @@ def _create(owner: str, submission: StudySubmission) -> tuple[str, list[dict]]:
         raise
     s.store.study_created(study_id)
     for job_id, timeout in runs:
-        s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queue, job_id, timeout))
+        s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queues.for_owner(owner), job_id, timeout))
     listed = [{"clip": clip.name, "explanation": ids["explanations"][i],
                "comparison": ids["comparisons"][i] if ids["comparisons"] else None} for i, clip in enumerate(clips)]
     return study_id, listed

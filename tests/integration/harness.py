@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from backend.config import Settings
 from backend.connection import connect
+from backend.queueing import RunQueues
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = OpenAPI.from_file_path(str(ROOT / "openapi.yaml"), config=Config(
@@ -101,6 +102,12 @@ def start_server(processes: Processes, name: str, *options: str) -> str:
 def start_tagger(processes: Processes, *options: str) -> TaggerServer:
     url, child = start_module_server(processes, "taggers.reference", "--host", "127.0.0.1", *options)
     return TaggerServer(url + "/predict", child)
+
+
+def queued_runs(settings: Settings) -> list[str]:
+    """The RQ job ids waiting to run, over every key's queue."""
+    queues = RunQueues(connect(settings.redis_url), settings.queue_name, bool(settings.fair_turns))
+    return [rq_job_id for queue in queues.all() for rq_job_id in queue.job_ids]
 
 
 def start_worker(processes: Processes, settings: Settings, name: str, timeout: float = 60.0) -> subprocess.Popen:

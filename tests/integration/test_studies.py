@@ -18,14 +18,13 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 import redis
-import rq
 from rq.job import Job
 from urllib3 import encode_multipart_formdata
 
 from backend import study_figure
 from backend.connection import connect
 from backend.store import Store
-from tests.integration.harness import start_tagger, start_worker, wav_bytes
+from tests.integration.harness import queued_runs, start_tagger, start_worker, wav_bytes
 from tests.integration.test_bad_input import assert_problem
 from tests.integration.test_explain_end_to_end import submit_tones
 
@@ -261,7 +260,7 @@ def nothing_stored(settings):
         client = redis.Redis.from_url(settings.redis_url)
         assert client.keys(f"{settings.key_prefix}:job:*") == []
         assert client.keys(f"{settings.key_prefix}:study:*") == []
-        assert len(rq.Queue(settings.queue_name, connection=client)) == 0
+        assert queued_runs(settings) == []
         assert api.call("GET", "/studies", key=key).json()["total"] == 0
     return check
 
@@ -374,8 +373,7 @@ def test_a_queued_study_reads_back_with_its_clips_and_jobs(api, settings):
         assert main["stage"] == other["stage"] == "queued"
         assert main["request"]["faithfulness"] == other["request"]["faithfulness"] == {"random": 3, "deletion": True}
         assert (main["request"]["separator"], other["request"]["separator"]) == ("hpss", "slime")
-    queue = rq.Queue(settings.queue_name, connection=redis.Redis.from_url(settings.redis_url))
-    assert len(queue) == 4  # on the ordinary queue, like any explanation
+    assert len(queued_runs(settings)) == 4  # queued like any explanation of the key
 
 
 def test_studies_are_listed_newest_first_by_page(serve):

@@ -2,8 +2,8 @@
 refused by the API at submission: 400 problem+json, nothing stored, nothing queued."""
 import pytest
 import redis
-import rq
 
+from tests.integration.harness import queued_runs
 from tests.integration.test_bad_input import TAGGER_URL, assert_problem, post, valid_request
 
 SECRET = "s3cret-value"
@@ -35,7 +35,7 @@ def test_bad_tagger_settings_are_400_at_submission(api, settings, request_json, 
     body = assert_problem(post(api, request=request_json), 400, *details)
     assert SECRET not in body["detail"] and len(body["detail"]) < 1000  # never the secret, never the whole URL
     connection = redis.Redis.from_url(settings.redis_url)
-    assert len(rq.Queue(settings.queue_name, connection=connection)) == 0
+    assert queued_runs(settings) == []
     assert connection.keys(f"{settings.key_prefix}:job:*") == []
 
 
