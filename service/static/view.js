@@ -7,6 +7,7 @@
 import { $, KEY_EVENT, api, element, loadAudio, poller, setUpKeyForm, showProblem, when } from "./common.js";
 import { STOP_REASONS, confidenceLabel, fillClaim, fillShares } from "./claim.js";
 import { paintHeatmap, paintLegend, timeSpan } from "./heatmap.js";
+import { fillParts } from "./parts.js";
 import { heatmapPainted, setUpVisuals } from "./visuals.js";
 
 const FORMAT = "flac"; // half the bytes of WAV, and every current browser plays it
@@ -124,6 +125,7 @@ function selectTag(tag) {
   markSelected();
   markMix();
   fillSelfCheck(explanation, result.components);
+  fillParts($("verified"), explanation, base, fillPlayer, (i) => componentLabel(result.components[i]));
   loadMix();
 }
 

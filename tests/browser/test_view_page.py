@@ -133,6 +133,7 @@ def test_view_page_of_a_finished_job(api, served, tagger, worker, tmp_path):
     assert report["self_check"][0][1] == "bass 2.00–3.00 s"
 
     assert_players(report["players"], result["sources"])
+    assert_verified(report["verified"], result)
     assert_plays(report["original_playback"])
     assert_component_player(report["component"], bass_2, int(np.argmin(low["weights"])))
     assert_mix_player(report["mix"], bass_2)
@@ -212,6 +213,28 @@ def assert_claims(claims: dict, result: dict) -> None:
 def colour_near(css: str, rgb: tuple, tolerance: int) -> bool:
     values = tuple(int(v) for v in css[css.index("(") + 1:-1].split(","))
     return all(abs(a - b) <= tolerance for a, b in zip(values, rgb))
+
+
+def assert_verified(verified: dict, result: dict) -> None:
+    """First on the page: each tag's baseline statement and its verified parts, a player for each found one."""
+    playable = 0
+    for tag in result["tags"]:
+        shown = verified[tag["tag"]]
+        assert shown["first"] and shown["baseline"] == tag["baseline"]["statement"]
+        assert shown["confounded"] == str(tag["baseline"]["confounded"]).lower()
+        assert [p["part"] for p in shown["parts"]] == ["sufficient", "necessary"]
+        for part in shown["parts"]:
+            record = tag[part["part"]]
+            assert (part["found"], part["statement"]) == (str(record["found"]).lower(), record["statement"])
+            if record["found"] and record["components"] and not record.get("trivial"):
+                names = [f"{c['source']} {c['start']:.2f}–{c['end']:.2f} s"
+                         for c in (result["components"][i] for i in record["components"])]
+                assert part["caption"].split(": ", 1)[1].startswith(", ".join(names)), part
+                assert part["state"] == "ready" and part["duration"] == pytest.approx(SECONDS, abs=0.01), part
+                playable += 1
+            else:
+                assert part["state"] is None and part["duration"] is None, part
+    assert playable >= 2  # "mid" (the drums, throughout) has both parts
 
 
 def assert_players(players: list[dict], sources: list[str]) -> None:

@@ -16,9 +16,11 @@ await session({ key: args.key, origin: new URL(args.base).origin, out: args.out,
   report.tags = await page.$$eval("#tag option", (options) => options.map((o) => o.value));
   report.heatmaps = {};
   report.claims = {};
+  report.verified = {};
   for (const tag of [...report.tags].reverse()) { // ends on the first
     report.heatmaps[tag] = await heatmapFor(page, tag);
     report.claims[tag] = await claimFor(page);
+    report.verified[tag] = await verifiedFor(page);
   }
   report.summary = await facts(page, "#tag-summary");
   report.self_check = await page.$$eval("#self-check tbody tr", (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
@@ -101,6 +103,21 @@ async function claimFor(page) {
 }
 
 /** Every player once its audio has arrived and its metadata is read. */
+/** The baseline statement and the verified parts of the tag shown, once their players hold their audio. */
+async function verifiedFor(page) {
+  await page.waitForFunction(() => [...document.querySelectorAll("#verified figure[data-player]")]
+    .every((f) => f.dataset.state === "ready" && f.querySelector("audio").readyState >= 1));
+  return page.$eval("#verified", (box) => ({
+    first: Boolean(box.compareDocumentPosition(document.querySelector("#heatmap")) & Node.DOCUMENT_POSITION_FOLLOWING),
+    baseline: box.querySelector("[data-baseline]").textContent,
+    confounded: box.querySelector("[data-baseline]").dataset.confounded,
+    parts: [...box.querySelectorAll("figure[data-part]")].map((f) => ({
+      part: f.dataset.part, found: f.dataset.found, statement: f.querySelector("p").textContent,
+      caption: f.querySelector("figcaption").textContent, state: f.dataset.state || null,
+      duration: f.querySelector("audio")?.duration || null })),
+  }));
+}
+
 async function players(page) {
   await page.waitForFunction(() => [...document.querySelectorAll('figure[data-player]:not([data-player="component"])')]
     .every((f) => f.dataset.state === "ready" && f.querySelector("audio").readyState >= 1));
