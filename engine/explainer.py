@@ -268,11 +268,9 @@ class Explainer:
             if isinstance(fit, Exception):  # weights of zero, flagged: no claim is made for this tag
                 tags.append(_unfitted(self.labels[target], original, distinct.shape[1], fit))
                 continue
-            se, half = weight_errors(stats.covariance[t])
             explained = TagExplanation(self.labels[target], original, fit.weights.tolist(),
                                        fit.intercept, fit.score, fit.local_prediction)
-            explained.weight_se = se.tolist()
-            explained.weight_interval = np.stack([fit.weights - half, fit.weights + half], axis=1).tolist()
+            _attach_weight_errors(explained, fit.weights, stats.covariance[t])
             explained.stability = self._stability(t, len(rows), len(distinct))
             explained.groups = self._groups(stats.weights[t], stats.covariance[t])
             tags.append(explained)
@@ -352,3 +350,15 @@ class Explainer:
                 "tagger_calls": len(used & asked) + len(self._asked_aside - used),
                 "reused": len(used & self._reused),
                 "faithfulness_calls": len(extra & asked), "verification_calls": len(verifying & asked)}
+
+
+def _attach_weight_errors(explained: TagExplanation, weights: np.ndarray, covariance: np.ndarray) -> None:
+    """Standard errors and intervals of the weights, or null with the reason: with fewer independent
+    masks than parameters the covariance is infinite, and Infinity is no JSON number."""
+    se, half = weight_errors(covariance)
+    if not np.all(np.isfinite(se)):
+        explained.weight_se_note = ("fewer independent masks than components + 1: the weights' standard "
+                                    "errors cannot be estimated; ask for more samples")
+        return
+    explained.weight_se = se.tolist()
+    explained.weight_interval = np.stack([weights - half, weights + half], axis=1).tolist()

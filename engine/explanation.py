@@ -22,6 +22,7 @@ class TagExplanation:
     error: dict | None = None  # {"stage", "detail"}: this tag could not be fitted or checked
     weight_se: list[float] | None = None  # one per component
     weight_interval: list[list[float]] | None = None  # pointwise 95 %, one [low, high] per component
+    weight_se_note: str | None = None  # why weight_se and weight_interval are null, when they are
     stability: dict | None = None  # the claim about the top-k and how sure it is (engine.stability)
     groups: dict | None = None  # {"sources": [...], "segments": [...]}: summed weights and shares
     faithfulness: dict | None = None  # deletion and random baselines (engine.faithfulness); None: not asked
@@ -42,7 +43,7 @@ class TagExplanation:
                 "intercept": self.intercept, "score": self.score, "local_prediction": self.local_prediction,
                 "ranking": self.ranking(), "self_check": [row.to_dict() for row in self.self_check],
                 "self_check_note": self.self_check_note, "error": self.error, "weight_se": self.weight_se,
-                "weight_interval": self.weight_interval, "stability": self.stability, "groups": self.groups,
+                "weight_interval": self.weight_interval, "weight_se_note": self.weight_se_note, "stability": self.stability, "groups": self.groups,
                 "faithfulness": self.faithfulness, "baseline": self.baseline, "sufficient": self.sufficient,
                 "necessary": self.necessary}
 
@@ -51,7 +52,7 @@ class TagExplanation:
         rows = [SelfCheckRow(**row) for row in data.get("self_check", [])]
         fields = {k: data[k] for k in ("tag", "original_score", "weights", "intercept", "score", "local_prediction")}
         return cls(**fields, self_check=rows, self_check_note=data.get("self_check_note"), error=data.get("error"),
-                   weight_se=data.get("weight_se"), weight_interval=data.get("weight_interval"),
+                   weight_se=data.get("weight_se"), weight_interval=data.get("weight_interval"), weight_se_note=data.get("weight_se_note"),
                    stability=data.get("stability"), groups=data.get("groups"),
                    faithfulness=data.get("faithfulness"), baseline=data.get("baseline"),
                    sufficient=data.get("sufficient"), necessary=data.get("necessary"))

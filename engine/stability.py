@@ -175,10 +175,16 @@ def group_shares(weights: np.ndarray, covariance: np.ndarray, groups: dict[str, 
             shares = np.where(totals > 0, positive[:, members].sum(axis=1) / totals, 0.0)
         share = float(np.clip(weights[members], 0.0, None).sum() / point_total) if point_total > 0 else 0.0
         out.append({"name": name, "components": members, "weight": summed,
-                    "weight_interval": [summed - Z95 * se, summed + Z95 * se], "positive_share": share,
+                    "weight_interval": _interval(summed, se), "positive_share": share,
                     "positive_share_interval": [float(np.percentile(shares, 2.5)),
                                                 float(np.percentile(shares, 97.5))]})
     return out
+
+
+def _interval(centre: float, se: float) -> list[float] | None:
+    """The 95 % interval, or None when the error cannot be estimated (too few masks): not [-inf, inf],
+    which is no JSON."""
+    return [centre - Z95 * se, centre + Z95 * se] if np.isfinite(se) else None
 
 
 def _draws(weights: np.ndarray, covariance: np.ndarray, seed: int) -> np.ndarray:

@@ -200,14 +200,17 @@ Stop with Ctrl-C.
 
 
 def _supervise(children: list[Child]) -> int:
+    """Restart children until Ctrl-C or SIGTERM.
+
+    SIGINT gets a handler of its own: started with nohup or `&`, the supervisor inherits
+    SIGINT ignored (Python then installs no KeyboardInterrupt), while its children still die
+    of Ctrl-C to the process group, exit 0, and would be restarted for ever."""
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    try:
-        while not stopping:
-            supervise_once(children)
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stopping.append(True))
+    while not stopping:
+        supervise_once(children)
+        time.sleep(0.5)
     return 0
 
 

@@ -27,3 +27,13 @@ def test_every_route_is_in_the_spec():
         path = rule.rule.replace("<job_id>", "{id}").replace("<study_id>", "{id}").replace("<int:index>", "{index}").replace("<name>", "{name}")
         served |= {(path, method) for method in rule.methods if method in ("GET", "POST", "DELETE")}
     assert served == documented
+
+
+def test_the_listings_paging_bounds_are_the_ones_the_service_enforces():
+    from service.views.explanations import MAX_OFFSET, MAX_PAGE
+
+    document, _ = read_from_filename(str(SPEC))
+    for path in ("/explanations", "/studies"):
+        schemas = {p["name"]: p["schema"] for p in document["paths"][path]["get"]["parameters"]}
+        assert (schemas["limit"]["minimum"], schemas["limit"]["maximum"]) == (1, MAX_PAGE)
+        assert (schemas["offset"]["minimum"], schemas["offset"]["maximum"]) == (0, MAX_OFFSET)

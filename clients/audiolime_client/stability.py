@@ -72,14 +72,15 @@ class GroupShare:
     name: str
     components: tuple[int, ...]
     weight: float
-    weight_interval: tuple[float, float]
+    weight_interval: tuple[float, float] | None  # None: too few masks to estimate it
     positive_share: float  # 0…1
     positive_share_interval: tuple[float, float]
 
     @classmethod
     def from_json(cls, data: dict) -> "GroupShare":
         return cls(str(data["name"]), tuple(map(int, data["components"])), float(data["weight"]),
-                   _pair(data["weight_interval"]), float(data["positive_share"]),
+                   _pair(data["weight_interval"]) if data.get("weight_interval") else None,
+                   float(data["positive_share"]),
                    _pair(data["positive_share_interval"]))
 
     @property

@@ -110,13 +110,19 @@ export function fillShares(sourceTable, segmentTable, explanation, result) {
 
 function fillShareTable(table, groups, label) {
   table.tBodies[0].replaceChildren(...groups.map((group) => {
-    const [weightLow, weightHigh] = group.weight_interval;
     const meter = element("meter", { min: "0", max: "1", value: String(group.positive_share), "aria-hidden": "true" });
     const share = element("td", { class: "share" });
     share.append(meter, ` ${percent(group.positive_share)} %`);
     const row = element("tr", { "data-name": group.name, "data-share": String(group.positive_share) });
     row.append(element("th", { scope: "row" }, label(group)), share, element("td", {}, percentRange(group.positive_share_interval)),
-      element("td", {}, `${signed(group.weight)} (${signed(weightLow)} to ${signed(weightHigh)})`));
+      element("td", {}, weightText(group)));
     return row;
   }));
+}
+
+// A null interval: too few masks to estimate it (the result's weight_se_note says so).
+function weightText(group) {
+  if (!group.weight_interval) return signed(group.weight);
+  const [low, high] = group.weight_interval;
+  return `${signed(group.weight)} (${signed(low)} to ${signed(high)})`;
 }

@@ -18,6 +18,7 @@ from backend.store import Stage
 
 blueprint = Blueprint("explanations", __name__)
 MAX_PAGE = 100
+MAX_OFFSET = 10**9  # openapi.yaml states it too: a bound the contract and the service share
 JOB_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as the store makes them
 
 
@@ -97,7 +98,7 @@ def listing_page(endpoint: str, list_owned: Callable[[str, int, int], tuple[list
     """One page of the caller's records (`limit`, `offset` from the query), newest first, with the
     URL of the next page of `endpoint` while there is one."""
     limit = int_arg("limit", 20, 1, MAX_PAGE)
-    offset = int_arg("offset", 0, 0, 10**9)
+    offset = int_arg("offset", 0, 0, MAX_OFFSET)
     records, total = list_owned(current_owner(), offset, limit)
     following = offset + limit
     next_url = url_for(endpoint, limit=limit, offset=following) if following < total else None

@@ -164,7 +164,10 @@ def test_ctrl_c_while_waiting_says_how_to_follow_the_study_up_and_exits_130(stac
     clips = write_clips(tmp_path / "clips", 2)
     slow = ("--batch-size", 4, "--concurrency", 1)
     child = subprocess.Popen([str(CLI), *map(str, study_args(stack.slow_tagger.url, *clips, extra=slow))],
-                             env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             # the default --out folder lands in the working directory: keep it in tmp_path;
+                             # and Ctrl-C must be heard even when pytest itself runs with SIGINT ignored
+                             cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     submitted = child.stderr.readline()
     while " clips|" not in child.stderr.readline():  # the bar's first line: it waits for the study now
         assert child.poll() is None

@@ -242,3 +242,18 @@ def test_a_tagger_failing_on_the_faithfulness_mixes_keeps_the_weights_and_the_se
     tag = again.run(failing).tags[0]
     assert tag.self_check[0].still_top and tag.faithfulness is None
     assert tag.error["stage"] == "checking" and "faithfulness mixes: tagger went away" in tag.error["detail"]
+
+
+def test_fewer_masks_than_components_leaves_the_weight_errors_null_and_says_why():
+    result, _ = run({"drummy": [("drums", 2, 1.0)]}, samples=4)
+    tag = result.tags[0]
+    assert len(tag.weights) > 4
+    assert tag.weight_se is None and tag.weight_interval is None
+    assert "cannot be estimated" in tag.weight_se_note
+    assert tag.to_dict()["weight_se_note"] == tag.weight_se_note
+
+
+def test_fewer_masks_than_components_leaves_the_group_weight_intervals_null():
+    result, _ = run({"drummy": [("drums", 2, 1.0)]}, samples=4)
+    groups = result.tags[0].groups
+    assert all(g["weight_interval"] is None for kind in ("sources", "segments") for g in groups[kind])

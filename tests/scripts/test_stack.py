@@ -47,3 +47,35 @@ def test_make_run_starts_one_worker_per_core_unless_told(monkeypatch):
     assert _arguments([]).workers == default_workers() == len(os.sched_getaffinity(0))
     monkeypatch.setenv("AUDIOLIME_WORKERS", "3")
     assert _arguments([]).workers == 3
+
+
+def test_ctrl_c_stops_the_supervisor_even_when_it_was_started_with_sigint_ignored(tmp_path):
+    """As with `nohup make run &`: SIGINT inherited as ignored. Ctrl-C to the process group
+    must stop the supervisor, not have it start its children again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    started = tmp_path / "started"
+    child = ("import pathlib, signal, time; signal.signal(signal.SIGINT, lambda *_: exit(0)); "
+             f"p = pathlib.Path({str(started)!r}); p.write_text(p.read_text() + 'x' if p.exists() else 'x'); "
+             "time.sleep(120)")
+    supervisor = ("import sys; from scripts.stack import Child, _supervise, _stop\n"
+                  f"import os; children = [Child([sys.executable, '-c', {child!r}], dict(os.environ)).start()]\n"
+                  "try:\n    sys.exit(_supervise(children))\nfinally:\n    _stop(children)\n")
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen([sys.executable, "-c", supervisor], cwd=root, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        while not started.exists():
+            assert process.poll() is None
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert started.read_text() == "x"  # started once, never again
+    finally:
+        if process.poll() is None:
+            process.kill()
