@@ -46,6 +46,8 @@ class Child:
         return " ".join(map(str, self.command[:4])) + "…"
 
     def start(self, clock=time.monotonic) -> "Child":
+        if self.log:  # var/ exists only once something wrote there: not with a Redis of one's own
+            self.log.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115 - the child owns it until it exits
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=out,
                                         stderr=subprocess.STDOUT if out else None)
