@@ -304,6 +304,7 @@ class Store(Monitoring, StudyRecords):
 
     def _end(self, pipe, job_id: str, owner: str | None, stage: Stage) -> None:
         self._update(job_id, {"stage": stage.value, "finished_at": time.time()}, pipe)
+        pipe.hdel(self.key(job_id), "waiting")  # what a running job waited for is over when it ends
         pipe.delete(self.key(job_id, "secret"), self.key(job_id, "lease"))
         pipe.srem(self.active_key, job_id)
         if owner is not None:

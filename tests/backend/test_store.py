@@ -353,3 +353,20 @@ def test_a_lease_expires_unless_renewed(connection):
     finally:
         keys = list(connection.scan_iter(match=f"{store.prefix}:*"))
         connection.delete(*keys)
+
+
+@pytest.mark.parametrize("end", ["fail", "finish", "cancel"])
+def test_what_a_job_waited_for_is_gone_once_it_ends(store, end):
+    """A job that failed after waiting for the tagger's model shows no wait beside its failure."""
+    job_id = create(store)
+    store.start_attempt(job_id, "rq-1")
+    store.set_stage(job_id, Stage.QUERYING, waiting="waiting for the tagger to load its model: waited 580 s of at most 600 s")
+    assert store.record(job_id)["waiting"].startswith("waiting for the tagger")
+    if end == "fail":
+        store.fail(job_id, {"title": "Tagger unreachable", "detail": "the model never finished loading"})
+    elif end == "finish":
+        store.finish(job_id, {"tags": []})
+    else:
+        store.delete(job_id, OWNER)
+    record = store.record(job_id)
+    assert record["stage"] in ("failed", "finished", "cancelled") and "waiting" not in record
