@@ -24,6 +24,8 @@ def original(job_id: str):
 @blueprint.get("/explanations/<job_id>/sources/<name>")
 def source(job_id: str, name: str):
     record = owned(job_id)
+    if record["stage"] == Stage.CANCELLED.value:
+        raise Problem(404, "Not found", "the audio of this explanation was deleted (it was cancelled)")
     data = services().store.stem(job_id, name)
     if data is None:
         names = sorted(services().store.stems(job_id))

@@ -43,8 +43,11 @@ def owned(job_id: str) -> dict:
 
 
 def finished(job_id: str, what: str) -> dict:
-    """The caller's finished job, or 409 while it is not (404 as `owned`)."""
+    """The caller's finished job, or 409 while it is not (404 as `owned`, and once cancelled: what
+    a cancelled job had is deleted, and its audio, spectrogram and waveforms answer 404 too)."""
     record = owned(job_id)
+    if record["stage"] == Stage.CANCELLED.value:
+        raise Problem(404, "Not found", f"the explanation was cancelled; its {what} were deleted")
     if record["stage"] != Stage.FINISHED.value:
         raise Problem(409, "Not ready", f"the explanation is {record['stage']}; its {what} exist once it is finished")
     return record

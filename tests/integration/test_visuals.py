@@ -206,3 +206,16 @@ def test_a_cancelled_jobs_components_are_gone_even_from_this_processs_copies(api
     assert api.call("DELETE", f"/explanations/{job_id}").status_code == 204
     gone = api.call("GET", f"/explanations/{job_id}/components/0")
     assert gone.status_code == 404 and "deleted" in gone.json()["detail"]
+
+
+def test_a_cancelled_job_answers_the_same_for_everything_it_had(api, tagger):
+    """One state, one answer: what a cancelled job had is deleted, and each of its resources says so."""
+    from tests.integration.test_explain_end_to_end import submit_tones
+
+    job_id = submit_tones(api, tagger).json()["id"]  # no worker: it stays queued
+    assert api.call("DELETE", f"/explanations/{job_id}").status_code == 204
+    for path in ("samples", "spectrogram", "waveforms", "audio", "original", "components/0", "sources/bass"):
+        gone = api.call("GET", f"/explanations/{job_id}/{path}")
+        assert gone.status_code == 404, (path, gone.status_code)
+        assert gone.headers["Content-Type"] == "application/problem+json"
+        assert "cancelled" in gone.json()["detail"] or "deleted" in gone.json()["detail"], (path, gone.json())
