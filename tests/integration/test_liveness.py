@@ -1,4 +1,5 @@
 """What a user and an operator see of a worker's life: /healthz from heartbeats, cancellation at once."""
+import json
 import os
 import signal
 import time
@@ -49,3 +50,11 @@ def test_a_job_cancelled_during_a_long_retry_after_stops_at_once(api, processes,
     print(f"\nthe worker took the next job {time.monotonic() - cancelled:.2f} s after the cancellation")
     assert api.wait(next_id)["stage"] == "finished"
     assert throttled.stats()["requests"] == 1  # nothing more was sent for the cancelled job
+
+
+def test_healthz_lists_optional_separators_not_installed_as_information_not_errors(api):
+    _, body = health(api)
+    separators = body["checks"]["separators"]
+    assert "spleeter:2stems" in separators["available"] and "hpss" in separators["available"]
+    assert {"spleeter:4stems", "spleeter:5stems"} <= set(separators["not_installed"])  # no registry ships them
+    assert body["checks"]["model"] == "ok" and "missing" not in json.dumps(body)
