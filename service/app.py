@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 
 from backend import separators
 from service import problems
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     separators.load_plugins(settings.separator_plugins)
     app = Flask(__name__)
+    app.json = StrictJSON(app)
     # App-wide, the larger limit; each request gets its route's own (a study's is set by its blueprint).
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_upload_bytes, settings.max_study_bytes)
 
@@ -58,3 +60,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.blueprint)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app
+
+
+class StrictJSON(DefaultJSONProvider):
+    """Documents are strict JSON: a NaN or an infinity is a bug to fix where it arises (the engine
+    writes null and says why), never a token JavaScript's JSON.parse cannot read."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
