@@ -21,7 +21,9 @@ def confidence_text(value: float) -> str:
 
 def percent(fraction: float, avoid: float = 100.0) -> str:
     """A share in percent: whole, with decimals only where whole would round it to `avoid`
-    (100, or 0 for an interval's upper end) without its being that."""
+    (100, or 0 for an interval's upper end) without its being that. A share is within [0, 1]: a sum
+    that rounding took to 1.0000000000000002 is all of it, and says 100."""
+    fraction = min(max(fraction, 0.0), 1.0)
     for digits in range(0, 4):
         text = f"{100 * fraction:.{digits}f}"
         if float(text) != avoid or 100 * fraction == avoid:

@@ -32,7 +32,8 @@ export function confidenceLabel(job) {
 
 /** A share in percent: whole, with decimals only where whole would round it to `avoid` (100, or
  * 0 for an interval's upper end) without its being that. */
-export function percent(fraction, avoid = 100) {
+export function percent(share, avoid = 100) {
+  const fraction = Math.min(Math.max(share, 0), 1); // a sum rounded past 1 is all of it: 100, as the CLI says
   for (let digits = 0; digits <= 3; digits += 1) {
     const text = (100 * fraction).toFixed(digits);
     if (Number(text) !== avoid || 100 * fraction === avoid) return text;

@@ -1,7 +1,7 @@
 """The claim and the shares as objects, and how a confidence is written."""
 import pytest
 
-from audiolime_client.stability import GroupShare, Groups, Stability, confidence_text
+from audiolime_client.stability import GroupShare, Groups, Stability, confidence_text, percent, percent_range
 
 
 @pytest.mark.parametrize(("value", "text"), [(0.0, "0.00"), (0.87, "0.87"), (0.95, "0.95"), (0.9949, "0.99"),
@@ -49,3 +49,10 @@ def test_a_share_reads_as_percent_with_its_interval():
 def test_shares_near_all_or_nothing_keep_the_decimals_that_tell_them_apart(share, interval, text):
     group = GroupShare("bass", (0,), 0.1, (0.09, 0.11), share, interval)
     assert group.share_text == text
+
+
+def test_a_share_rounded_past_one_or_below_zero_reads_as_all_or_none():
+    """`audiolime study` printed "percussive 100.000 % (100.000–100 %)" for 1.0000000000000002."""
+    assert percent(1.0000000000000002) == "100" and percent(-1e-17) == "0"
+    assert percent_range(1.0000000000000002, 1.0000000000000002) == "100–100 %"
+    assert percent(0.9996) == "99.96" and percent_range(0.0, 0.0004) == "0–0.04 %"  # narrow still shows
