@@ -62,12 +62,10 @@ def factorization(store: Store, record: dict) -> Factorization:
 
 def mix_of(f: Factorization, components: list[int], request_settings: dict, keep: bool = True) -> np.ndarray:
     """The mix of these components alone (keep), or of every other one, switched off as the job's
-    check phase did (its `check_off`; a job stored before there was one: its `off`): what the tagger
-    heard of that mix."""
+    check phase did (`check_off`, read as the worker reads it): what the tagger heard of that mix."""
     mask = np.full((1, f.n_components), not keep, dtype=bool)
     mask[0, components] = keep
-    off = request_settings.get("check_off") or request_settings.get("off") or "silence"
-    return Mixer(f, off).mix(mask)[0]
+    return Mixer(f, settings_from_public(request_settings).check_off).mix(mask)[0]
 
 
 def top_k_mix(f: Factorization, weights: list[float], k: int, request_settings: dict) -> tuple[np.ndarray, list[int]]:

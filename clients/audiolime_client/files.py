@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Iterable
 from audiolime_client.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_K
 from audiolime_client.errors import UsageError
 from audiolime_client.models import Explanation, Job
-from audiolime_client.parts import PARTS as VERIFIED_PARTS
 
 if TYPE_CHECKING:
     from audiolime_client.client import Client
@@ -74,11 +73,9 @@ def _save_parts(client: "Client", job: Job, tags: list[str], out_dir: Path, audi
     """Each tag's verified parts that were found, as the tagger heard them."""
     written = {}
     for tag in tags:
-        for name in VERIFIED_PARTS:
-            part = job.result.tag(tag).part(name)
-            if part is not None and part.playable:
-                written[f"{name}:{tag}"] = client.download_part(
-                    job, name, tag, out_dir / f"{slug(tag)}-{name}.{audio_format}", format=audio_format)
+        for part in job.result.tag(tag).playable_parts():
+            written[f"{part.part}:{tag}"] = client.download_part(
+                job, part.part, tag, out_dir / f"{slug(tag)}-{part.part}.{audio_format}", format=audio_format)
     return written
 
 

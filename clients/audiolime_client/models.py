@@ -169,6 +169,10 @@ class TagExplanation:
             raise ValueError(f"a part is sufficient or necessary, not {name!r}")
         return getattr(self, name)
 
+    def playable_parts(self) -> tuple[VerifiedPart, ...]:
+        """The verified parts that were found and can be played (sufficient first)."""
+        return tuple(p for p in (self.sufficient, self.necessary) if p is not None and p.playable)
+
     @property
     def spans_zero(self) -> tuple[bool, ...]:
         """Per component: whether its weight's 95 % interval includes 0 (its sign is not sure);

@@ -101,9 +101,6 @@ def _self_check_html(explanation: Explanation, explained: TagExplanation) -> str
 def view(client: "Client", job: Job, tag: str | None = None, audio_format: str = "flac") -> ExplanationView:
     """A finished job's explanation of `tag` (default: the first), its found parts' audio fetched."""
     explained = job.result.tag(tag)
-    audio = {}
-    for name in PARTS:
-        part = explained.part(name)
-        if part is not None and part.playable:
-            audio[name] = client.download_part(job, name, explained.tag, format=audio_format)
+    audio = {part.part: client.download_part(job, part.part, explained.tag, format=audio_format)
+             for part in explained.playable_parts()}
     return ExplanationView(job, explained.tag, heatmap.png_bytes(job.result, [explained.tag]), audio, audio_format)

@@ -13,8 +13,7 @@ export function fillParts(box, explanation, base, load, label) {
   const baseline = explanation.baseline;
   const statement = box.querySelector("[data-baseline]");
   statement.textContent = baseline ? baseline.statement : "";
-  statement.classList.toggle("confounded", Boolean(baseline?.confounded));
-  statement.dataset.confounded = String(Boolean(baseline?.confounded));
+  statement.dataset.confounded = String(Boolean(baseline?.confounded)); // pages.css colours a confounded one
   const group = box.querySelector("[data-parts]");
   group.replaceChildren();
   for (const [part, heading] of PARTS) {

@@ -7,7 +7,7 @@ from engine.codec import decode
 from service.problems import Problem
 from service.rendering import audio_response, factorization, mix_of, top_k_mix
 from backend.store import Stage
-from service.views.explanations import finished, int_arg, owned, services
+from service.views.explanations import finished, int_arg, not_cancelled, owned, services
 
 blueprint = Blueprint("audio", __name__)
 PARTS = ("sufficient", "necessary")  # the verified sets a listener can play (engine/verification.py)
@@ -23,9 +23,7 @@ def original(job_id: str):
 
 @blueprint.get("/explanations/<job_id>/sources/<name>")
 def source(job_id: str, name: str):
-    record = owned(job_id)
-    if record["stage"] == Stage.CANCELLED.value:
-        raise Problem(404, "Not found", "the audio of this explanation was deleted (it was cancelled)")
+    record = not_cancelled(job_id, "sources")
     data = services().store.stem(job_id, name)
     if data is None:
         names = sorted(services().store.stems(job_id))

@@ -42,12 +42,19 @@ def owned(job_id: str) -> dict:
     return record
 
 
+def not_cancelled(job_id: str, what: str) -> dict:
+    """The caller's job (404 as `owned`), unless cancelled: what it had is deleted then, and every
+    resource of it answers the same 404 (one state, one answer)."""
+    record = owned(job_id)
+    if record["stage"] == Stage.CANCELLED.value:
+        raise Problem(404, "Not found", f"the explanation was cancelled, and what it had ({what}) was deleted")
+    return record
+
+
 def finished(job_id: str, what: str) -> dict:
     """The caller's finished job, or 409 while it is not (404 as `owned`, and once cancelled: what
     a cancelled job had is deleted, and its audio, spectrogram and waveforms answer 404 too)."""
-    record = owned(job_id)
-    if record["stage"] == Stage.CANCELLED.value:
-        raise Problem(404, "Not found", f"the explanation was cancelled; its {what} were deleted")
+    record = not_cancelled(job_id, what)
     if record["stage"] != Stage.FINISHED.value:
         raise Problem(409, "Not ready", f"the explanation is {record['stage']}; its {what} exist once it is finished")
     return record

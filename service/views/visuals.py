@@ -12,13 +12,11 @@ import json
 import numpy as np
 from flask import Blueprint, Response
 
-from backend.stages import Stage
 from engine.components import Factorization
 from engine.stft import Stft
 from service.lru import LRU
-from service.problems import Problem
 from service.rendering import factorization
-from service.views.explanations import int_arg, owned, services
+from service.views.explanations import int_arg, not_cancelled, services
 
 blueprint = Blueprint("visuals", __name__)
 
@@ -37,24 +35,17 @@ _RENDERED: LRU[bytes] = LRU(16)  # the page asks for both pictures once per view
 
 @blueprint.get("/explanations/<job_id>/spectrogram")
 def spectrogram(job_id: str):
-    record = _audible(job_id)
+    record = not_cancelled(job_id, "spectrogram")
     return _rendered(f"{job_id}:spectrogram", lambda: spectrogram_of(factorization(services().store, record)))
 
 
 @blueprint.get("/explanations/<job_id>/waveforms")
 def waveforms(job_id: str):
-    record = _audible(job_id)
+    record = not_cancelled(job_id, "waveforms")
     columns = int_arg("columns", DEFAULT_COLUMNS, 1, MAX_COLUMNS)
     return _rendered(f"{job_id}:waveforms:{columns}",
                      lambda: envelopes_of(factorization(services().store, record), columns))
 
-
-def _audible(job_id: str) -> dict:
-    """The caller's job, unless cancelled: its audio is gone then (and this process's copies must not outlive it)."""
-    record = owned(job_id)
-    if record["stage"] == Stage.CANCELLED.value:
-        raise Problem(404, "Not found", "the audio of this explanation was deleted (it was cancelled)")
-    return record
 
 
 def _rendered(key: str, render) -> Response:
