@@ -16,7 +16,7 @@ FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "tar
           "self_check_k", "fade_seconds", "sampling", "faithfulness", "verification", "off",
           "check_off", "reuse"}
 SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
-                   "design"}
+                   "design", "inference"}
 MAX_RANDOM_DRAWS = 100  # faithfulness.random: each draw is two tagger calls per k and tag
 OFF_MEANING = "the name of a way to switch a component off: silence or cut"
 MAX_VERIFICATION_BUDGET = 1024  # verification.budget: tagger calls per tag and part

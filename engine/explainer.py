@@ -27,6 +27,7 @@ from .explanation import Explanation, TagExplanation
 from .mixing import Off
 from .perturbations import Heard, answer_key, mask_key
 from .sampling import MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
+from .sequential import Inference, Looks
 from .settings import ExplainSettings
 from .stability import claim, group_shares, ridge_with_covariance, weight_errors
 from .surrogate import FeatureSelection, fit_surrogates, kernel_weights
@@ -245,11 +246,16 @@ class Explainer:
 
     def _claims(self) -> list:
         _, _, _, stats = self._fit()
-        sampling, looks = self.plan, 1 if self.exhaustive else len(self._looks)
-        if sampling.strategy is Strategy.FIXED:
-            looks = 1
+        sampling = self.plan
         return [claim(stats.weights[t], stats.covariance[t], stats.df, sampling.top_k, sampling.tolerance,
-                      sampling.confidence, looks) for t in range(len(self.targets))]
+                      sampling.confidence, self.looks) for t in range(len(self.targets))]
+
+    @property
+    def looks(self) -> Looks:
+        """Where the run may stop, and so what a claim made at one of them costs."""
+        if self.exhaustive or self.plan.strategy is Strategy.FIXED:
+            return Looks((self._looks[-1],), self.plan.inference)
+        return Looks(tuple(self._looks), self.plan.inference)
 
     def explained(self) -> list[TagExplanation]:
         """The surrogates of the explained tags: all tags fitted together (one ridge solve); should
@@ -279,12 +285,17 @@ class Explainer:
     def _stability(self, t: int, draws: int, distinct: int) -> dict:
         method = ("exact: every mask asked once" if self.exhaustive else
                   f"cluster-robust sandwich covariance of the weighted ridge ({self.plan.design.value} draws), "
-                  "t quantiles, Bonferroni over statements and looks")
+                  f"t quantiles, {self._paying()}")
         if self.settings.surrogate.feature_selection is not FeatureSelection.NONE:
             method += "; the claim is about the full ridge fit (feature selection not applied)"
         return {**self.claims[t].to_dict(), "samples_used": draws, "distinct_masks": distinct,
                 "tolerance": self.plan.tolerance, "target": self.plan.confidence,
                 "method": method}
+
+    def _paying(self) -> str:
+        if self.plan.inference is Inference.BONFERRONI:
+            return f"a union bound over the statements, {self.looks.describe()}"
+        return f"the statements' joint normal law (step-down max-t), {self.looks.describe()}"
 
     def _groups(self, weights: np.ndarray, covariance: np.ndarray) -> dict:
         f = self.factorization

@@ -14,6 +14,7 @@ from enum import Enum
 import numpy as np
 
 from .errors import InvalidOptionError
+from .sequential import Inference
 
 MAX_EXHAUSTIVE_COMPONENTS = 20  # 2^20 masks; beyond that exhaustive never fits a budget
 STREAM_BLOCK = 64  # masks drawn from the generator at a time (the stream's unit; not a round)
@@ -54,9 +55,11 @@ class SamplingSettings:
     max_samples: int | None = None  # None: the request's `samples`, else DEFAULT_MAX_SAMPLES
     round_size: int = 64
     design: Design | None = None  # None: paired for adaptive runs, independent (LIME's) for fixed ones
+    inference: Inference = Inference.SEQUENTIAL  # how a claim's confidence is computed (stability.py)
 
     def __post_init__(self):
         object.__setattr__(self, "strategy", _parse(Strategy, self.strategy, "sampling strategy"))
+        object.__setattr__(self, "inference", _parse(Inference, self.inference, "sampling inference"))
         if self.design is not None:
             object.__setattr__(self, "design", _parse(Design, self.design, "sampling design"))
         for name in ("top_k", "min_samples", "max_samples", "round_size"):
@@ -78,6 +81,7 @@ class SamplingSettings:
         data = asdict(self)
         data["strategy"] = self.strategy.value
         data["design"] = self.design.value if self.design is not None else None
+        data["inference"] = self.inference.value
         return data
 
     def resolved(self, samples: int | None) -> "SamplingSettings":

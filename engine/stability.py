@@ -10,12 +10,14 @@ matter: the randomness is in which masks are drawn. A small-sample factor
 C / (C − p) and Student-t quantiles with C − p degrees of freedom (C units,
 p = d' + 1 parameters) keep small runs honest.
 
-The claim about a tag is a set of statements, each with a p-value from that normal
-approximation: every claimed component is above every other one (or tied with it
-within the tolerance), and, when fewer than k components matter, no other one does.
-Its confidence is 1 − L·Σp: a union bound over the statements, and over the L
-looks an adaptive run may take (it stops at the first look that reaches the
-target, so each look must be paid for: Bonferroni across the schedule).
+The claim about a tag is a set of statements, each a linear inequality in the weights:
+every claimed component is above every other one (or tied with it within the tolerance), and,
+when fewer than k components matter, no other one does. How sure the claim is depends on
+`sampling.inference`: by default, the statements are tested together from their joint normal
+law (simultaneous.py: step-down max-t, paying for the weak statements and barely for the many
+nearly certain ones) and the looks an adaptive run may take are paid by the chance of crossing at
+any of them (sequential.py); `bonferroni` is the older, more conservative bound, 1 − L·Σp, a union
+bound over the statements and Bonferroni over the L looks of the schedule.
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import t as student_t
+
+from .sequential import Inference, Looks
+from .simultaneous import marginal_p, step_down_p
 
 Z95 = 1.959964  # two-sided 95 % pointwise intervals of single weights
 SHARE_DRAWS = 400  # draws from the weights' normal approximation for the share intervals
@@ -79,42 +83,55 @@ class Claim:
     confidence: float
     converged: bool
     tie_pairs: tuple = ()  # (claimed, other) pairs settled as equal within the tolerance
+    settled: int = 0  # the confident prefix: how many of the claimed, best first, are already certain
 
     def to_dict(self) -> dict:
         return {"top_k": self.top_k, "claimed": len(self.claimed), "components": self.claimed,
-                "tied": self.tied, "confidence": self.confidence, "converged": self.converged}
-
-
-def _p_beyond(margin: np.ndarray | float, se, df: float):
-    """p-value that the truth is not beyond `margin` (> 0 is on the claimed side), given its se."""
-    margin, se = np.asarray(margin, dtype=np.float64), np.asarray(se, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = student_t.sf(margin / se, df) if np.isfinite(df) else np.where(margin > 0, 0.0, 1.0)
-    exact = se == 0
-    return np.where(exact, np.where(margin > 0, 0.0, 1.0), np.nan_to_num(p, nan=1.0))
+                "tied": self.tied, "confidence": self.confidence, "converged": self.converged,
+                "settled": self.settled}
 
 
 @dataclass
 class _Statements:
-    budget: float  # per statement: (1 − confidence) / looks
-    p: list[float] = field(default_factory=list)
+    """The claim's statements, each one or two rows c·w + b > 0 (a tie is two halves)."""
+    size: int
+    budget: float  # the largest p-value a single statement may have at one look
+    rows: list[np.ndarray] = field(default_factory=list)
+    offsets: list[float] = field(default_factory=list)
+    p: list[float] = field(default_factory=list)  # per statement (a tie: its worse half)
+    owner: list[int] = field(default_factory=list)  # the claimed component each row is about
     tied: set[int] = field(default_factory=set)
     pairs: list[tuple[int, int]] = field(default_factory=list)
 
-    def add(self, p: float) -> bool:
+    def add(self, halves: list[tuple[np.ndarray, float]], p: float, owner: int) -> bool:
+        for row, offset in halves:
+            self.rows.append(row)
+            self.offsets.append(offset)
+            self.owner.append(owner)
         self.p.append(float(p))
         return p <= self.budget
 
+    def unit(self, i: int, sign: float = 1.0) -> np.ndarray:
+        row = np.zeros(self.size)
+        row[i] = sign
+        return row
+
+    def difference(self, i: int, j: int) -> np.ndarray:
+        row = self.unit(i)
+        row[j] -= 1.0
+        return row
+
 
 def claim(weights: np.ndarray, covariance: np.ndarray, df: float, top_k: int, tolerance: float,
-          confidence: float, looks: int = 1) -> Claim:
+          confidence: float, looks: Looks | None = None) -> Claim:
     """The claim about one tag's top-k components at the requested confidence."""
+    looks = looks or Looks.single()
     weights = np.asarray(weights, dtype=np.float64)
     se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
     if not np.any(weights) and not np.any(se):  # a tag no mix moves: nothing matters, surely
         return Claim(top_k, [], [], 1.0, True)
     tau = tolerance * float(np.max(np.abs(weights)))
-    statements = _Statements((1.0 - confidence) / looks)
+    statements = _Statements(len(weights), looks.nominal(1.0 - confidence))
     material = _material(weights, se, tau, df, statements.budget)
     order = [int(i) for i in np.argsort(-weights, kind="stable")]
     claimed = order[:min(top_k, int(material.sum()))]
@@ -124,16 +141,50 @@ def claim(weights: np.ndarray, covariance: np.ndarray, df: float, top_k: int, to
             _settle_pair(statements, weights, covariance, i, j, tau, df)
     if len(claimed) < top_k:  # fewer matter than asked for: claim too that the rest do not
         for j in others:
-            statements.add(float(_p_beyond(tau - weights[j], se[j], df)))
-    total = looks * float(np.sum(statements.p))
-    level = max(0.0, 1.0 - total)
-    return Claim(top_k, claimed, sorted(statements.tied), level, level >= confidence, tuple(statements.pairs))
+            statements.add([(statements.unit(j, -1.0), tau)], float(marginal_p(tau - weights[j], se[j], df)), -1)
+    level = _level(statements, weights, covariance, df, looks)
+    converged = level >= confidence
+    settled = len(claimed) if converged else _settled(statements, claimed, weights, covariance, df, looks,
+                                                      confidence)
+    return Claim(top_k, claimed, sorted(statements.tied), level, converged, tuple(statements.pairs), settled)
+
+
+def _level(statements: _Statements, weights, covariance, df, looks: Looks, rows=None) -> float:
+    """1 − what the claim's statements (or those `rows`) being wrong costs over the looks."""
+    if looks.inference is Inference.BONFERRONI:
+        p = float(np.sum(statements.p))  # the union bound over statements
+    else:
+        keep = slice(None) if rows is None else rows
+        p = step_down_p(np.array(statements.rows).reshape(-1, len(weights))[keep],
+                        np.array(statements.offsets)[keep], weights, covariance, df)
+    return max(0.0, 1.0 - looks.adjust(p))
+
+
+def _settled(statements: _Statements, claimed: list[int], weights, covariance, df, looks: Looks,
+             confidence: float) -> int:
+    """The longest prefix of the claimed components that is already certain to be the top, best
+    first: "component 4 is the top one; the second and third are still open"."""
+    if looks.inference is Inference.BONFERRONI or len(claimed) < 2 or statements.tied:
+        return 0
+    settled = 0
+    for size in range(1, len(claimed)):
+        prefix = set(claimed[:size])
+        rows = [r for r, owner in enumerate(statements.owner) if owner in prefix]
+        # the prefix above the claimed components after it too: those rows are not in the claim
+        extra = [(statements.difference(i, j), 0.0) for i in claimed[:size] for j in claimed[size:]]
+        contrasts = np.array([statements.rows[r] for r in rows] + [row for row, _ in extra])
+        offsets = np.array([statements.offsets[r] for r in rows] + [b for _, b in extra])
+        p = step_down_p(contrasts, offsets, weights, covariance, df)
+        if 1.0 - looks.adjust(p) < confidence:
+            break
+        settled = size
+    return settled
 
 
 def _material(weights, se, tau, df, budget) -> np.ndarray:
     """Components surely positive and not surely within the tolerance of zero."""
-    positive = _p_beyond(weights, se, df) <= budget
-    negligible = np.maximum(_p_beyond(tau - weights, se, df), _p_beyond(tau + weights, se, df)) <= budget
+    positive = marginal_p(weights, se, df) <= budget
+    negligible = np.maximum(marginal_p(tau - weights, se, df), marginal_p(tau + weights, se, df)) <= budget
     return positive & ~negligible
 
 
@@ -141,14 +192,15 @@ def _settle_pair(statements: _Statements, weights, covariance, i: int, j: int, t
     """i above j, or i and j equal within the tolerance: whichever is surer (a tie first, when both are)."""
     gap = weights[i] - weights[j]
     se = float(np.sqrt(max(covariance[i, i] + covariance[j, j] - 2 * covariance[i, j], 0.0)))
-    p_tie = float(max(_p_beyond(tau - gap, se, df), _p_beyond(tau + gap, se, df)))
-    p_order = float(_p_beyond(gap, se, df))
+    p_tie = float(max(marginal_p(tau - gap, se, df), marginal_p(tau + gap, se, df)))
+    p_order = float(marginal_p(gap, se, df))
+    difference = statements.difference(i, j)
     if p_tie <= statements.budget or p_tie <= p_order:
-        if statements.add(p_tie):
+        if statements.add([(-difference, tau), (difference, tau)], p_tie, i):
             statements.tied |= {i, j}
             statements.pairs.append((i, j))
     else:
-        statements.add(p_order)
+        statements.add([(difference, 0.0)], p_order, i)
 
 
 def weight_errors(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,7 @@
 import numpy as np
 
 from engine.sampling import Design, MaskStream
+from engine.sequential import Inference, Looks
 from engine.stability import claim, ridge_with_covariance
 from engine.surrogate import kernel_weights
 
@@ -40,9 +41,10 @@ def test_a_flat_tag_claims_that_nothing_matters():
 
 def test_more_looks_cost_confidence():
     weights, cov = np.array([0.5, 0.46, 0.0]), diagonal([0.015] * 3)
-    once = claim(weights, cov, 500, 1, 0.0, 0.95, looks=1)
-    often = claim(weights, cov, 500, 1, 0.0, 0.95, looks=30)
-    assert often.confidence < once.confidence
+    for inference in Inference:
+        once = claim(weights, cov, 500, 1, 0.0, 0.95, looks=Looks.single(inference))
+        often = claim(weights, cov, 500, 1, 0.0, 0.95, looks=Looks(tuple(range(128, 2049, 64)), inference))
+        assert often.confidence < once.confidence
 
 
 def nonlinear(masks):
