@@ -69,3 +69,27 @@ def test_standard_errors_match_the_spread_of_weights_across_seeds():
         spread, typical = np.std(weights, axis=0, ddof=1), np.mean(reported, axis=0)
         assert np.all(typical > 0.85 * spread), (design, typical / spread)  # never overconfident
         assert np.all(typical < 1.6 * spread), (design, typical / spread)  # nor uselessly timid
+
+
+def test_the_confident_prefix_says_the_top_component_before_the_rest():
+    """A clear winner, a clear second, and a close race for third: not converged, but the top two
+    settled (a user who asked for three hears two now)."""
+    weights = np.array([0.9, 0.6, 0.31, 0.30, 0.0])
+    c = claim(weights, diagonal([0.012] * 5), 500, top_k=3, tolerance=0.0, confidence=0.95)
+    assert not c.converged and c.settled == 2 and c.claimed[:2] == [0, 1]
+
+
+def test_a_converged_claim_settles_all_it_claims():
+    c = claim(np.array([0.5, 0.3, 0.0, 0.01]), diagonal([0.01] * 4), 500, top_k=2, tolerance=0.1,
+              confidence=0.95)
+    assert c.converged and c.settled == 2
+
+
+def test_the_joint_law_claims_sooner_than_the_union_bound():
+    """The same fit: many nearly certain statements cost the union bound, barely the joint law."""
+    weights = np.concatenate([[0.5, 0.4, 0.34], np.linspace(0.0, 0.2, 27)])
+    cov = diagonal([0.02] * 30)
+    looks = tuple(range(128, 2048, 64)) + (2048,)
+    joint = claim(weights, cov, 500, 3, 0.0, 0.95, looks=Looks(looks, Inference.SEQUENTIAL))
+    union = claim(weights, cov, 500, 3, 0.0, 0.95, looks=Looks(looks, Inference.BONFERRONI))
+    assert joint.claimed == union.claimed and joint.confidence > union.confidence
