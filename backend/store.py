@@ -163,6 +163,8 @@ class Store(Monitoring, StudyRecords):
             record[name] = int(record.get(name, 0))
         if "confidence" in record:
             record["confidence"] = float(record["confidence"])
+        if "settled" in record:
+            record["settled"] = int(record["settled"])
         record["request"] = json.loads(record["request"])
         record["error"] = json.loads(record["error"]) if "error" in record else None
         return record
@@ -223,10 +225,13 @@ class Store(Monitoring, StudyRecords):
     def set_stage(self, job_id: str, stage: Stage, **fields) -> None:
         self._update(job_id, {"stage": stage.value, **{k: v for k, v in fields.items() if v is not None}})
 
-    def set_progress(self, job_id: str, done: int, total: int, confidence: float | None = None) -> None:
+    def set_progress(self, job_id: str, done: int, total: int, confidence: float | None = None,
+                     settled: int | None = None) -> None:
         fields = {"done": done, "total": total}
         if confidence is not None:
             fields["confidence"] = confidence
+        if settled is not None:
+            fields["settled"] = settled
         self._update(job_id, fields)
 
     def _update(self, job_id: str, mapping: dict, pipe=None) -> None:

@@ -67,6 +67,7 @@ class Query:
     confidence: float | None  # the lowest claim confidence over the explained tags, after the last round
     off: Off = Off.SILENCE  # how to switch components off in these masks' mixes
     keys: tuple[bytes, ...] = ()  # the key each mask's answer is remembered by (answer_key)
+    settled: int | None = None  # the confident prefix every explained tag has reached (Claim.settled)
 
 
 Ask = Callable[[Query], Predictions]
@@ -155,7 +156,7 @@ class Explainer:
                 cap = self.cap + most if self.phase is Phase.SAMPLING else answered + len(wanted)
                 off = self._off[self.phase]
                 return Query(wanted, self.phase, answered, cap, self.confidence, off,
-                             tuple(answer_key(m, off) for m in wanted))
+                             tuple(answer_key(m, off) for m in wanted), self.settled)
             self._advance()
         return None
 
@@ -217,6 +218,11 @@ class Explainer:
     @property
     def confidence(self) -> float | None:
         return min((c.confidence for c in self.claims), default=None)
+
+    @property
+    def settled(self) -> int | None:
+        """How many top components every explained tag has already settled (None before a fit)."""
+        return min((c.settled for c in self.claims), default=None)
 
     def _round_masks(self) -> np.ndarray:
         if self.exhaustive:

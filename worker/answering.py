@@ -33,7 +33,7 @@ class Answerer:
 
     def __init__(self, store: Store, job_id: str, token: str, shared_key: str | None,
                  mixers: Callable[[Off], Mixer], client: TaggerClient, keep_going: Callable[[], bool],
-                 on_stage: Callable[[Stage], None], on_progress: Callable[[int, int, float | None], None],
+                 on_stage: Callable[[Stage], None], on_progress: Callable[..., None],
                  reuse: bool = True, redactor: Redactor | None = None):
         self.store, self.job_id, self.token, self.shared_key = store, job_id, token, shared_key
         self.mixers, self.client, self.keep_going = mixers, client, keep_going
@@ -93,12 +93,12 @@ class Answerer:
         self.on_stage(Stage.QUERYING if query.phase is Phase.SAMPLING else Stage.CHECKING)
         answers: dict[int, np.ndarray] = {}
         keys = query.keys
-        self.on_progress(query.answered, query.cap, query.confidence)
+        self.on_progress(query.answered, query.cap, query.confidence, query.settled)
 
         def on_answer(rows: list[int], predictions: Predictions) -> None:
             self._save([keys[r] for r in rows], predictions)
             answers.update(zip(rows, predictions.scores))
-            self.on_progress(query.answered + len(answers), query.cap, query.confidence)
+            self.on_progress(query.answered + len(answers), query.cap, query.confidence, query.settled)
 
         labels = self._listen(self.mixers(query.off), query.masks, None, on_answer)
         return Predictions(labels, np.stack([answers[r] for r in range(len(query.masks))]))

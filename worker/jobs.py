@@ -114,7 +114,7 @@ class ExplanationRun:
             log.info("explanation %s resumes: %d masks already answered", self.job_id, resumed)
         explanation = explainer.run(answerer)  # fitting happens between its rounds: no stage of its own
         used = explanation.stats["tagger_calls"] + explanation.stats["reused"]
-        self._progress(used, used, explainer.confidence)
+        self._progress(used, used, explainer.confidence, explainer.settled)
         explanation.stats["tagger"] = self.stats.report()
         explanation.stats["reuse"] = answerer.report.to_dict()
         explanation.provenance = {"separator": self._model_id(request["separator"]),
@@ -149,12 +149,13 @@ class ExplanationRun:
         if not stage.done:
             self.store.set_stage(self.job_id, stage)
 
-    def _progress(self, done: int, total: int, confidence: float | None = None) -> None:
+    def _progress(self, done: int, total: int, confidence: float | None = None, settled: int | None = None) -> None:
         """Progress in the job record (what the API reports) and in the RQ job's meta (for RQ tools)."""
-        self.store.set_progress(self.job_id, done, total, confidence)
+        self.store.set_progress(self.job_id, done, total, confidence, settled)
         rq_job = get_current_job()
         if rq_job is not None:
-            rq_job.meta.update(stage=self._stage.value, done=done, total=total, confidence=confidence)
+            rq_job.meta.update(stage=self._stage.value, done=done, total=total, confidence=confidence,
+                               settled=settled)
             rq_job.save_meta()
 
     def _guard(self) -> None:

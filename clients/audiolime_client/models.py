@@ -42,12 +42,13 @@ class Progress:
     total: int  # the most this run may need: the fixed count, or an adaptive run's cap
     percent: float
     confidence: float | None = None  # the lowest claim confidence over the tags after the last round
+    settled: int | None = None  # how many top components every tag has settled already (best first)
 
     @classmethod
     def from_json(cls, data: dict) -> "Progress":
-        confidence = data.get("confidence")
+        confidence, settled = data.get("confidence"), data.get("settled")
         return cls(int(data["done"]), int(data["total"]), float(data["percent"]),
-                   None if confidence is None else float(confidence))
+                   None if confidence is None else float(confidence), None if settled is None else int(settled))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Callable, TextIO
 
 from tqdm import tqdm
 
-from audiolime_client.models import Job
+from audiolime_client.models import Job, Stage
 from audiolime_client.stability import confidence_text
 
 BAR_FORMAT = "{desc:<11}{percentage:5.1f}%|{bar}| [{elapsed}{postfix}]"
@@ -26,7 +26,7 @@ class ProgressBar:
 
     def update(self, job: Job) -> None:
         progress = job.progress
-        state = (job.stage, progress.done, progress.total, progress.confidence)
+        state = (job.stage, progress.done, progress.total, progress.confidence, progress.settled)
         if self.bar is None:
             self.bar, self.last = self._open(job), state  # drawn as it opens
             end_log_line(self.bar)
@@ -94,7 +94,15 @@ def postfix(job: Job) -> str:
         parts.append(f"{progress.done}/{progress.total} masks")
     if progress.confidence is not None:
         parts.append(confidence_line(job, " / "))
+    if progress.settled and job.stage is Stage.QUERYING:  # while sampling: what is certain already
+        parts.append(settled_line(job))
     return ", ".join(parts)
+
+
+def settled_line(job: Job) -> str:
+    """"top 1 of 3 settled": the confident prefix, which a user who asked for three can hear already."""
+    top_k = ((job.request or {}).get("sampling") or {}).get("top_k", 3)
+    return f"top {job.progress.settled} of {top_k} settled"
 
 
 def confidence_line(job: Job, of: str) -> str:

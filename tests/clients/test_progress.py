@@ -10,11 +10,12 @@ from audiolime_client.study_models import Study
 from tests.clients.scripted_server import job_document
 
 
-def state(stage: str, done: int, total: int, confidence: float | None = None, strategy: str = "adaptive") -> Job:
+def state(stage: str, done: int, total: int, confidence: float | None = None, strategy: str = "adaptive",
+          settled: int | None = None) -> Job:
     document = job_document("j1", stage)
     document["progress"] = {"done": done, "total": total, "percent": 100.0 * done / total if total else 0.0,
-                            "confidence": confidence}
-    document["request"] = {"sampling": {"strategy": strategy, "confidence": 0.95}}
+                            "confidence": confidence, "settled": settled}
+    document["request"] = {"sampling": {"strategy": strategy, "confidence": 0.95, "top_k": 3}}
     return Job.from_json(document)
 
 
@@ -90,6 +91,14 @@ def test_the_confidence_climbs_in_the_postfix_of_an_adaptive_run_and_stands_alon
         "192/2054 masks, confidence 0.87 / 0.95]", "262/262 masks, confidence 0.999 / 0.95]"]  # a new line per change
     assert postfix(state("checking", 130, 130, 0.9353, strategy="fixed")) == "130/130 masks, confidence 0.94"
     assert postfix(state("queued", 0, 0)) == ""
+
+
+def test_the_confident_prefix_shows_while_sampling():
+    """A user who asked for the top 3 sees that the top one is certain before the rest is."""
+    assert postfix(state("querying", 256, 2054, 0.41, settled=1)) == (
+        "256/2054 masks, confidence 0.41 / 0.95, top 1 of 3 settled")
+    assert postfix(state("querying", 256, 2054, 0.41, settled=0)) == "256/2054 masks, confidence 0.41 / 0.95"
+    assert "settled" not in postfix(state("checking", 300, 310, 0.96, settled=3))
 
 
 def _read_all(fd: int) -> str:

@@ -50,6 +50,7 @@ def test_a_clear_answer_stops_early_sure_and_right(api, tagger, worker):
     bass = next(g for g in low["groups"]["sources"] if g["name"] == "bass")
     assert bass["positive_share"] > 0.95 and bass["positive_share_interval"][0] > 0.9
     assert body["progress"]["confidence"] >= 0.95
+    assert body["progress"]["settled"] == stability["settled"] == 1  # the confident prefix: all it claims
     assert tagger.stats()["clips"] == result["stats"]["tagger_calls"]
 
 
