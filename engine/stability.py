@@ -93,21 +93,20 @@ class Claim:
 
 @dataclass
 class _Statements:
-    """The claim's statements, each one or two rows c·w + b > 0 (a tie is two halves)."""
+    """The claim's statements, each a row c·w + b > 0 (a tie: its weaker half, see _settle_pair)."""
     size: int
     budget: float  # the largest p-value a single statement may have at one look
     rows: list[np.ndarray] = field(default_factory=list)
     offsets: list[float] = field(default_factory=list)
-    p: list[float] = field(default_factory=list)  # per statement (a tie: its worse half)
+    p: list[float] = field(default_factory=list)  # per statement
     owner: list[int] = field(default_factory=list)  # the claimed component each row is about
     tied: set[int] = field(default_factory=set)
     pairs: list[tuple[int, int]] = field(default_factory=list)
 
-    def add(self, halves: list[tuple[np.ndarray, float]], p: float, owner: int) -> bool:
-        for row, offset in halves:
-            self.rows.append(row)
-            self.offsets.append(offset)
-            self.owner.append(owner)
+    def add(self, row: np.ndarray, offset: float, p: float, owner: int) -> bool:
+        self.rows.append(row)
+        self.offsets.append(offset)
+        self.owner.append(owner)
         self.p.append(float(p))
         return p <= self.budget
 
@@ -141,7 +140,7 @@ def claim(weights: np.ndarray, covariance: np.ndarray, df: float, top_k: int, to
             _settle_pair(statements, weights, covariance, i, j, tau, df)
     if len(claimed) < top_k:  # fewer matter than asked for: claim too that the rest do not
         for j in others:
-            statements.add([(statements.unit(j, -1.0), tau)], float(marginal_p(tau - weights[j], se[j], df)), -1)
+            statements.add(statements.unit(j, -1.0), tau, float(marginal_p(tau - weights[j], se[j], df)), -1)
     level = _level(statements, weights, covariance, df, looks)
     converged = level >= confidence
     settled = len(claimed) if converged else _settled(statements, claimed, weights, covariance, df, looks,
@@ -196,11 +195,14 @@ def _settle_pair(statements: _Statements, weights, covariance, i: int, j: int, t
     p_order = float(marginal_p(gap, se, df))
     difference = statements.difference(i, j)
     if p_tie <= statements.budget or p_tie <= p_order:
-        if statements.add([(-difference, tau), (difference, tau)], p_tie, i):
+        # a tie holds when both halves do (|gap| < tau); its least favourable case is the weaker half at
+        # its boundary with the other far inside, so the weaker half alone carries the statement
+        weaker = -difference if gap > 0 else difference
+        if statements.add(weaker, tau, p_tie, i):
             statements.tied |= {i, j}
             statements.pairs.append((i, j))
     else:
-        statements.add([(difference, 0.0)], p_order, i)
+        statements.add(difference, 0.0, p_order, i)
 
 
 def weight_errors(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
