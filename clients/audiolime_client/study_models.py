@@ -3,8 +3,9 @@
 A study is one explanation request run on many clips; its report says what the explanations say
 together (each source's share of the positive weight, the most frequent top component) and how
 faithful they are (per k: how often the top-k alone keep the tag on top, against k random positive
-components and another separator, and how often removing them drops it). Every object keeps the
-JSON it was built from in `raw`.
+components and another separator, and how often removing them drops it; and in how many clips the
+tagger itself verified a sufficient or a necessary set of at most k components). Every object keeps
+the JSON it was built from in `raw`.
 """
 from __future__ import annotations
 
@@ -74,6 +75,21 @@ class TopComponent:
 
 
 @dataclass(frozen=True)
+class VerifiedShare:
+    """For one k and one part (sufficient or necessary): the clips whose search for a verified set ended,
+    and how many of them found one of at most k components, as the tagger itself confirmed."""
+    clips: int
+    found: int | None  # None where no clip's search ended
+    share: float | None
+    interval: tuple[float, float] | None  # Wilson 95 %
+
+    @classmethod
+    def from_json(cls, data: dict, part: str) -> "VerifiedShare":
+        return cls(int(data.get(f"{part}_clips") or 0), data.get(part), _number(data.get(f"{part}_share")),
+                   _pair(data.get(f"{part}_interval")))
+
+
+@dataclass(frozen=True)
 class FaithfulnessRow:
     """One k of the faithfulness table; shares are None where no clip had a row for this k."""
     k: int
@@ -89,6 +105,8 @@ class FaithfulnessRow:
     dropped_share: float | None
     dropped_interval: tuple[float, float] | None
     random_dropped_share: float | None
+    sufficient: VerifiedShare  # a verified set of at most k components that alone keeps the tag
+    necessary: VerifiedShare  # one whose removal takes the tag from its place
 
     @classmethod
     def from_json(cls, data: dict) -> "FaithfulnessRow":
@@ -96,7 +114,8 @@ class FaithfulnessRow:
                    _pair(data.get("share_interval")), _number(data.get("random_share")),
                    _number(data.get("comparison_share")), int(data.get("comparison_clips") or 0),
                    int(data.get("deletion_clips") or 0), data.get("dropped"), _number(data.get("dropped_share")),
-                   _pair(data.get("dropped_interval")), _number(data.get("random_dropped_share")))
+                   _pair(data.get("dropped_interval")), _number(data.get("random_dropped_share")),
+                   VerifiedShare.from_json(data, "sufficient"), VerifiedShare.from_json(data, "necessary"))
 
 
 @dataclass(frozen=True)

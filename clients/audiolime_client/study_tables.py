@@ -1,17 +1,21 @@
 """A study's report as terminal tables: per tag the clips, source shares and top component; then per
-tag the faithfulness table. The cells are worded as the study page words them (shares in percent,
-intervals as "51–100 %", "—" where a share has no clips).
+tag the faithfulness table and, when the explanations searched for them, the verified parts table.
+The cells are worded as the study page words them (shares in percent, intervals as "51–100 %", "—"
+where a share has no clips).
 """
 from __future__ import annotations
 
 from audiolime_client.stability import percent, percent_range
-from audiolime_client.study_models import FaithfulnessRow, Study, StudyClip, StudyReport, StudyTag, TopComponent
+from audiolime_client.study_models import (
+    FaithfulnessRow, Study, StudyClip, StudyReport, StudyTag, TopComponent, VerifiedShare,
+)
 from audiolime_client.tables import plural, table
 
 NONE = "—"
 TAGS_HEADER = ("tag", "clips", "source shares: median (quartiles)", "top component")
 FAITHFULNESS_HEADER = ("k", "kept", "share", "95 % interval", "random", "comparison", "dropped", "dropped share",
                        "95 % interval", "random dropped")
+VERIFIED_HEADER = ("k", "sufficient ≤ k", "share", "95 % interval", "necessary ≤ k", "share", "95 % interval")
 CLIPS_HEADER = ("clip", "status", "explanation", "comparison", "error")
 
 
@@ -55,6 +59,22 @@ def faithfulness_cells(row: FaithfulnessRow) -> list[str]:
             interval_text(row.dropped_interval), share_text(row.random_dropped_share)]
 
 
+def verified_cells(row: FaithfulnessRow) -> list[str]:
+    """One k: per part, the clips with a verified set of at most k components of the clips searched, the
+    share and its interval."""
+    return [str(row.k), *_verified_cells(row.sufficient), *_verified_cells(row.necessary)]
+
+
+def _verified_cells(part: VerifiedShare) -> list[str]:
+    found = f"{part.found}/{part.clips}" if part.clips and part.found is not None else NONE
+    return [found, share_text(part.share), interval_text(part.interval)]
+
+
+def searched(tag: StudyTag) -> bool:
+    """Whether any clip's explanation of the tag ended a search for verified parts (verification on)."""
+    return any(row.sufficient.clips or row.necessary.clips for row in tag.faithfulness)
+
+
 def source_share_cells(tag: StudyTag, name: str) -> list[str]:
     return [name, share_text(tag.source_shares[name]), interval_text(_outer(tag.source_quartiles.get(name)))]
 
@@ -80,6 +100,10 @@ def faithfulness_table(tag: StudyTag) -> str:
     return table(FAITHFULNESS_HEADER, (faithfulness_cells(row) for row in tag.faithfulness), right=(0, 1, 6))
 
 
+def verified_table(tag: StudyTag) -> str:
+    return table(VERIFIED_HEADER, (verified_cells(row) for row in tag.faithfulness), right=(0, 1, 4))
+
+
 def report_text(study: Study) -> str:
     """What `audiolime study` prints once the study has ended."""
     report = study.report
@@ -90,6 +114,8 @@ def report_text(study: Study) -> str:
     parts = [tags_table(report), "", legend(study.comparison), ""]
     for tag in report.tags:
         parts += [f"“{tag.tag}”: faithfulness over {plural(tag.clips, 'clip')}", faithfulness_table(tag), ""]
+        if searched(tag):
+            parts += [f"“{tag.tag}”: verified by the tagger", verified_table(tag), ""]
     return "\n".join(parts).rstrip("\n")
 
 
@@ -97,7 +123,9 @@ def legend(comparison: str | None) -> str:
     against = f"the top-k of {comparison}'s explanations" if comparison else "none asked (--compare)"
     return ("faithfulness per k — kept: the top-k alone keep the tag on top (share of the clips, 95 % interval);\n"
             "  dropped: removing the top-k drops it; random: k random positive components instead;\n"
-            f"  comparison: {against}")
+            f"  comparison: {against}\n"
+            "verified per k — sufficient: the tagger keeps the tag in its place on a mix of at most k components\n"
+            "  alone; necessary: it takes the tag from there on the mix without at most k (of the clips searched)")
 
 
 def failed_lines(clips: tuple[StudyClip, ...]) -> list[str]:

@@ -1,8 +1,8 @@
 // The page of one study: its status and progress over clips (and tagger calls) while it runs, each
 // clip's jobs with links to their listening pages; once every job has ended, the report: the figure
 // (fetched with the key, shown from a blob: URL), per tag the source and segment shares with
-// quartiles, the clips' top components and the faithfulness table, and the clips left out with their
-// errors. Everything comes from the API with the key as a header; the cells are worded as
+// quartiles, the clips' top components, the faithfulness table and (when the explanations searched
+// for them) the verified parts table, and the clips left out with their errors. Everything comes from the API with the key as a header; the cells are worded as
 // `audiolime study` prints them.
 import { $, KEY_EVENT, api, element, poller, setUpKeyForm, showProblem, viewUrl, when } from "./common.js";
 import { percent, percentRange } from "./claim.js";
@@ -122,6 +122,9 @@ function tagSection(tag) {
   fillRows(section.querySelector(".top-components"), tag.top_components.map((top) =>
     [top.source, String(top.segment), `${top.clips} of ${tag.clips}`]));
   fillRows(section.querySelector(".faithfulness"), tag.faithfulness.map(faithfulnessCells));
+  const verified = section.querySelector(".verified");
+  verified.hidden = !tag.faithfulness.some((row) => row.sufficient_clips || row.necessary_clips);
+  if (!verified.hidden) fillRows(verified, tag.faithfulness.map(verifiedCells));
   return section;
 }
 
@@ -132,6 +135,13 @@ function faithfulnessCells(row) {
   return [String(row.k), kept, shareText(row.share), intervalText(row.share_interval), shareText(row.random_share),
     shareText(row.comparison_share), dropped, shareText(row.dropped_share), intervalText(row.dropped_interval),
     shareText(row.random_dropped_share)];
+}
+
+/** One k of the verified parts, worded as the command line's (study_tables.verified_cells). */
+function verifiedCells(row) {
+  const part = (name) => [row[`${name}_clips`] && row[name] !== null ? `${row[name]}/${row[`${name}_clips`]}` : NONE,
+    shareText(row[`${name}_share`]), intervalText(row[`${name}_interval`])];
+  return [String(row.k), ...part("sufficient"), ...part("necessary")];
 }
 
 function shareText(share) {

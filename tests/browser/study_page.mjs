@@ -24,6 +24,7 @@ await session({ key: args.key, origin: args.base, out: args.out, timeout: TIMEOU
       tag: section.dataset.tag, heading: section.querySelector(".tag-heading").textContent,
       source_shares: rows(".source-shares"), segment_shares: rows(".segment-shares"),
       top_components: rows(".top-components"), faithfulness: rows(".faithfulness"),
+      verified_visible: !section.querySelector(".verified").hidden, verified: rows(".verified"),
     };
   }));
   report.failed_visible = await page.isVisible("#failed-section");

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from audiolime_client import Study
 from audiolime_client.study_tables import (
-    faithfulness_cells, segment_share_cells, source_share_cells, top_component_cells,
+    faithfulness_cells, segment_share_cells, source_share_cells, top_component_cells, verified_cells,
 )
 from tests.browser.test_view_page import KEY, VIEWPORT_WIDTH, api, browser_installed, keep_screenshot, png_size, \
     run_node, settings  # noqa: F401 - fixtures
@@ -95,8 +95,12 @@ def assert_tables(shown: list[dict], study: Study) -> None:
         assert page["segment_shares"] == [segment_share_cells(tag, index) for index in sorted(tag.segment_shares)]
         assert page["top_components"] == [top_component_cells(tag, top) for top in tag.top_components]
         assert page["faithfulness"] == [faithfulness_cells(row) for row in tag.faithfulness]
+        assert page["verified_visible"] and page["verified"] == [verified_cells(row) for row in tag.faithfulness]
     low = shown[0]
     assert low["source_shares"][0][0] == "harmonic" and low["top_components"] == [["harmonic", "1", "3 of 3"]]
     raw = study.raw["report"]["tags"][0]["faithfulness"][0]
     assert low["faithfulness"][0][:2] == ["1", f"{raw['kept']}/{raw['clips']}"] == ["1", "3/3"]
     assert low["faithfulness"][0][4] != "—" and low["faithfulness"][0][5] != "—"  # random and comparison
+    # the verified parts: every clip's searches ended (the service's default), so each k has its clips
+    assert [row[1].split("/")[1] for row in low["verified"]] == [str(raw["sufficient_clips"])] * len(low["verified"])
+    assert raw["sufficient_clips"] == 3 and raw["necessary_clips"] == 3

@@ -50,6 +50,14 @@ def expected_faithfulness(row: dict) -> list[str]:
             share(row["random_dropped_share"])]
 
 
+def expected_verified(row: dict) -> list[str]:
+    """One k of the verified parts as the report JSON has it, in the table's words."""
+    def part(name: str) -> list[str]:
+        found = f"{row[name]}/{row[name + '_clips']}" if row[name + "_clips"] else NONE
+        return [found, share(row[name + "_share"]), interval(row[name + "_interval"])]
+    return [str(row["k"]), *part("sufficient"), *part("necessary")]
+
+
 def cells(line: str) -> list[str]:
     return re.split(r" {2,}", line.strip())
 
@@ -94,6 +102,14 @@ def test_a_study_of_a_folder_prints_the_api_reports_tables_and_writes_three_file
     shown = [cells(line) for line in lines[title + 2:title + 2 + len(low["faithfulness"])]]
     assert shown == [expected_faithfulness(r) for r in low["faithfulness"]]
     assert shown[0][:3] == ["1", "3/3", "100 %"] and shown[0][4] != NONE  # the random baseline was asked
+
+    # the verified parts table: each clip's searches ended (the service's default), row by row as the report says
+    title = lines.index("“low”: verified by the tagger")
+    assert cells(lines[title + 1]) == ["k", "sufficient ≤ k", "share", "95 % interval", "necessary ≤ k", "share",
+                                       "95 % interval"]
+    shown = [cells(line) for line in lines[title + 2:title + 2 + len(low["faithfulness"])]]
+    assert shown == [expected_verified(r) for r in low["faithfulness"]]
+    assert low["faithfulness"][0]["sufficient_clips"] == low["faithfulness"][0]["necessary_clips"] == 3
 
     # the files: the study document, the figure as a PNG that decodes and an SVG that parses
     assert lines[-1] == f"wrote 3 files to {out}/: report.json, figure.png, figure.svg"

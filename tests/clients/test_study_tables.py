@@ -1,17 +1,23 @@
 """The study report's terminal tables and cells, from a fixed report (no service needed)."""
+import re
+
 from audiolime_client import Study
 from audiolime_client.study_cli import summary
 from audiolime_client.study_tables import (
-    faithfulness_cells, report_text, source_shares_text, status_lines, top_component_text,
+    faithfulness_cells, report_text, source_shares_text, status_lines, top_component_text, verified_cells,
 )
 
 ROWS = [
     {"k": 1, "clips": 6, "kept": 5, "share": 5 / 6, "share_interval": [0.4365, 0.9699], "random_share": 0.4,
      "comparison_share": 0.5, "comparison_clips": 6, "deletion_clips": 6, "dropped": 6, "dropped_share": 1.0,
-     "dropped_interval": [0.6097, 1.0], "random_dropped_share": 0.3},
+     "dropped_interval": [0.6097, 1.0], "random_dropped_share": 0.3,
+     "sufficient_clips": 6, "sufficient": 4, "sufficient_share": 4 / 6, "sufficient_interval": [0.3, 0.9032],
+     "necessary_clips": 6, "necessary": 0, "necessary_share": 0.0, "necessary_interval": [0.0, 0.3903]},
     {"k": 2, "clips": 0, "kept": 0, "share": None, "share_interval": None, "random_share": None,
      "comparison_share": None, "comparison_clips": 0, "deletion_clips": 0, "dropped": None, "dropped_share": None,
-     "dropped_interval": None, "random_dropped_share": None},
+     "dropped_interval": None, "random_dropped_share": None,
+     "sufficient_clips": 0, "sufficient": None, "sufficient_share": None, "sufficient_interval": None,
+     "necessary_clips": 0, "necessary": None, "necessary_share": None, "necessary_interval": None},
 ]
 TAG = {"tag": "low", "clips": 6, "unfitted": 1, "source_shares": {"percussive": 0.004, "harmonic": 0.996},
        "source_share_quartiles": {"percussive": [0.003, 0.004, 0.0051], "harmonic": [0.9949, 0.996, 0.997]},
@@ -37,6 +43,27 @@ def test_faithfulness_cells_say_kept_of_clips_shares_intervals_and_none_where_no
     assert faithfulness_cells(first) == ["1", "5/6", "83 %", "44–97 %", "40 %", "50 %", "6/6", "100 %", "61–100 %",
                                          "30 %"]
     assert faithfulness_cells(empty) == ["2", "—", "—", "—", "—", "—", "—", "—", "—", "—"]
+
+
+def test_verified_cells_say_found_of_the_clips_searched_per_part_and_none_where_no_search_ended():
+    first, empty = Study.from_json(DOCUMENT).report.tag("low").faithfulness
+    assert verified_cells(first) == ["1", "4/6", "67 %", "30–90 %", "0/6", "0 %", "0–39 %"]
+    assert verified_cells(empty) == ["2", "—", "—", "—", "—", "—", "—"]
+
+
+def test_the_verified_table_is_printed_only_when_a_search_ended():
+    lines = report_text(Study.from_json(DOCUMENT)).splitlines()
+    title = lines.index("“low”: verified by the tagger")
+    assert cells(lines[title + 1]) == ["k", "sufficient ≤ k", "share", "95 % interval", "necessary ≤ k", "share",
+                                       "95 % interval"]
+    assert cells(lines[title + 2]) == ["1", "4/6", "67 %", "30–90 %", "0/6", "0 %", "0–39 %"]
+    unsearched = {**TAG, "faithfulness": [ROWS[1]]}
+    document = {**DOCUMENT, "report": {**DOCUMENT["report"], "tags": [unsearched]}}
+    assert "verified by the tagger" not in report_text(Study.from_json(document))
+
+
+def cells(line: str) -> list[str]:
+    return re.split(r" {2,}", line.strip())
 
 
 def test_the_tag_line_puts_the_largest_share_first_with_its_quartiles():
