@@ -43,6 +43,7 @@ class Settings:
     max_study_bytes: int = 512 * 1024 * 1024  # one POST /studies, every clip and the request together
     job_attempts: int = 3  # runs of one job, counting resumes after a lost worker
     lease_seconds: int = 15  # a running job whose worker is silent this long is taken over
+    tagger_load_wait: float = 600.0  # seconds a job may wait in all for its tagger's model to load
     separation_cache_ttl: int = 24 * 3600
     preload_separators: tuple[str, ...] = ("spleeter:2stems",)  # loaded when a worker starts
     separator_plugins: tuple[str, ...] = ()  # modules that register separators of their own

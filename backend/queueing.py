@@ -20,12 +20,12 @@ from engine.settings import DEFAULT_VERIFICATION_BUDGET
 
 RUN = "worker.jobs.run_explanation"  # by dotted path: the API never imports the worker's code
 ON_FAILURE = "worker.jobs.on_run_failure"
-LOAD_WAIT_ALLOWANCE = 600  # seconds a job may wait for a tagger's model to load (worker/tagger/loading.py)
 SEPARATION_ALLOWANCE = 120  # seconds: model load plus separation of a long clip on a slow CPU
 
 
-def job_timeout(request: dict, duration_seconds: float) -> int:
-    """Seconds a run may take, from the job's size: every batch may use all its retries and timeouts."""
+def job_timeout(request: dict, duration_seconds: float, load_wait: float) -> int:
+    """Seconds a run may take, from the job's size: every batch may use all its retries and timeouts,
+    and the tagger may take `load_wait` seconds (Settings.tagger_load_wait) to load its model."""
     tagger = request["tagger"]
     sampling = request.get("sampling") or {}
     cap = sampling.get("max_samples") or request.get("samples") or 2048
@@ -40,7 +40,7 @@ def job_timeout(request: dict, duration_seconds: float) -> int:
     batches = math.ceil(unique / tagger.get("batch_size", 16)) / tagger.get("concurrency", 2)
     sending = tagger.get("send_timeout") or tagger.get("read_timeout", 60)
     per_batch = (tagger.get("read_timeout", 60) + tagger.get("connect_timeout", 5) + sending) * 0.25
-    estimate = SEPARATION_ALLOWANCE + LOAD_WAIT_ALLOWANCE + 4 * duration_seconds + batches * per_batch
+    estimate = SEPARATION_ALLOWANCE + load_wait + 4 * duration_seconds + batches * per_batch
     return int(min(max(estimate, 600), 24 * 3600))
 
 

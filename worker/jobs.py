@@ -101,7 +101,7 @@ class ExplanationRun:
         factorization = factorize(waveform, sample_rate, sources, settings)
         mixers = Mixers(factorization.conform(spec.sample_rate, spec.channels))
         client = TaggerClient(spec, self.context.session, self.stats, sleep=self.lease.wait,
-                              on_loading=self._waiting)
+                              on_loading=self._waiting, load_wait=self.context.settings.tagger_load_wait)
         context = answers_context(factorization, spec, self.context.settings.reuse_secret)
         shared = self.store.answers_key(record["owner"], context) if context else None
         self.store.set_stage(self.job_id, Stage.SEPARATING, answers_key=shared)

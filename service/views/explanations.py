@@ -66,7 +66,7 @@ def submit():
     s = services()
     submission = read_submission(request, s.settings, s.policy)
     public = submission.request.to_dict()
-    timeout = job_timeout(public, submission.duration)
+    timeout = job_timeout(public, submission.duration, s.settings.tagger_load_wait)
     quota = Quota(s.settings.quota_active_jobs, s.settings.quota_stored_bytes)
     job_id = s.store.create(owner, public, submission.audio, submission.stems, submission.secret, timeout, quota)
     s.store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(s.queues.for_owner(owner), job_id, timeout))

@@ -109,7 +109,7 @@ def _create_jobs(owner: str, submission: StudySubmission, clip: Clip,
     quota = Quota(None, s.settings.quota_stored_bytes)  # admitted with the study, not one by one
     runs = []
     for job_id, public in jobs:
-        timeout = job_timeout(public, clip.seconds)
+        timeout = job_timeout(public, clip.seconds, s.settings.tagger_load_wait)
         s.store.create(owner, public, audio, {}, submission.secret, timeout, quota, job_id=job_id)
         runs.append((job_id, timeout))
     return runs

@@ -18,6 +18,7 @@ def test_no_variables_give_the_defaults():
     ("AUDIOLIME_RESULT_TTL", "60", "result_ttl", 60),
     ("AUDIOLIME_MAX_SAMPLES", "512", "max_samples", 512),
     ("AUDIOLIME_MAX_DURATION_SECONDS", "12.5", "max_duration_seconds", 12.5),
+    ("AUDIOLIME_TAGGER_LOAD_WAIT", "90", "tagger_load_wait", 90.0),
     ("AUDIOLIME_MODEL_DIR", "/srv/models", "model_dir", Path("/srv/models")),
     ("AUDIOLIME_API_KEYS_FILE", "/etc/audiolime/keys", "api_keys_file", Path("/etc/audiolime/keys")),
     ("AUDIOLIME_API_KEYS", "alpha, beta,,gamma ", "api_keys", ("alpha", "beta", "gamma")),

@@ -9,7 +9,7 @@ import pytest
 import redis
 from rq import Queue
 
-from backend.queueing import RunQueues, enqueue_run
+from backend.queueing import RunQueues, enqueue_run, job_timeout
 
 TEST_DB = int(os.environ.get("AUDIOLIME_TEST_STORE_DB", "15"))
 OWNER, OTHER = "key:0123456789abcdef01234567", "key:fedcba9876543210fedcba98"
@@ -61,3 +61,10 @@ def test_with_fair_turns_off_every_owner_shares_the_base_queue(connection, queue
     fifo = RunQueues(connection, queues.base, fair_turns=False)
     assert fifo.for_owner(OWNER).name == fifo.for_owner(OTHER).name == queues.base
     assert isinstance(fifo.for_owner(OWNER), Queue)
+
+
+def test_a_runs_time_limit_allows_for_the_whole_wait_for_the_taggers_model():
+    request = {"tagger": {"url": "https://tagger.example/predict"}, "samples": 256}
+    base = job_timeout(request, 30.0, load_wait=600.0)
+    assert job_timeout(request, 30.0, load_wait=3600.0) == base + 3000
+    assert job_timeout(request, 30.0, load_wait=10 ** 6) == 24 * 3600  # capped at a day

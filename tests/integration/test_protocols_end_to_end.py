@@ -7,6 +7,8 @@ of eight labels, so `low` is missing from every answer to a mix without that bas
 """
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 import requests
 
-from tests.integration.harness import Processes, start_server, start_tagger
+from tests.integration.harness import Processes, start_server, start_tagger, start_worker
 from tests.integration.test_explain_end_to_end import RATE, submit_tones
 from tests.servers.top_labels import LABELS as TOP_LABELS
 
@@ -70,11 +72,15 @@ def huggingface(processes: Processes) -> tuple[dict, str]:
     """Loading its model for the first 2 s of the job, as a cold serverless model does."""
     base = start_server(processes, "huggingface", "--token", HF_TOKEN, "--loading-seconds", "2",
                         "--estimated-time", "1")
+    return huggingface_spec(base), base
+
+
+def huggingface_spec(base: str) -> dict:
     options = {"body": "raw", "scores_path": "@", "name_key": "label", "score_key": "score",
                "labels": list(TOP_LABELS)}
     return {"url": base + "/models/audiolime/bands", "protocol": "file_upload", "options": options,
             "headers": {"Authorization": f"Bearer {HF_TOKEN}"}, "sample_rate": RATE, "encoding": "flac",
-            "concurrency": 4}, base
+            "concurrency": 4}
 
 
 def torchserve(processes: Processes) -> tuple[dict, str]:
@@ -112,3 +118,21 @@ def test_a_host_answering_its_top_five_explains_the_bass_as_the_reference_does(a
         assert calls["retries"] == 0 and calls["load_wait_seconds"] >= 1.5
         assert served["content_types"] == {"audio/flac": served["requests"]}
     assert body["request"]["tagger"]["headers"] == {"Authorization": "[redacted]"}
+
+
+def test_a_model_that_never_loads_fails_the_job_which_then_waits_for_nothing(serve, settings, processes):
+    """AUDIOLIME_TAGGER_LOAD_WAIT caps the wait; the failed job's status must not still say it waits."""
+    quick = dataclasses.replace(settings, tagger_load_wait=2.0)
+    start_worker(processes, quick, "worker-load-wait")
+    api = serve(tagger_load_wait=2.0)
+    base = start_server(processes, "huggingface", "--token", HF_TOKEN, "--loading-seconds", "3600",
+                        "--estimated-time", "0.5")
+    tagger = {**huggingface_spec(base), "retries": 0}
+    job = submit_tones(api, SimpleNamespace(url=tagger["url"]), tagger=tagger, samples=SAMPLES).json()["id"]
+    body = api.wait(job)
+
+    assert body["stage"] == "failed"
+    assert re.search(r"never finished loading: waited [23] s \(at most 2 s a job\)", body["error"]["detail"])
+    assert body["waiting"] is None
+    served = requests.get(base + "/stats", timeout=5).json()
+    assert served["statuses"]["503"] >= 3 and set(served["statuses"]) == {"503"}  # polled, never answered
