@@ -80,9 +80,9 @@ def finish(client: Client, args: argparse.Namespace, job_id: str, out: Path | No
         job = client.wait(job_id, timeout=args.timeout, progress=not args.no_progress,
                           poll_interval=args.poll_interval)
     print(_summary(job))
-    sampling = tables.sampling_line(job.result.stats)
-    if sampling:
-        print(sampling)
+    for line in (tables.sampling_line(job.result.stats), tables.reuse_line(job.result.stats)):
+        if line:
+            print(line)
     print()
     print(tables.report(job.result, args.rows))
     if out is not None:

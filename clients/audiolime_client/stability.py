@@ -9,31 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-def confidence_text(value: float) -> str:
-    """0.87, 0.95, 0.999: two decimals, more only where two would round a doubt up to 1.00."""
-    for digits in range(2, 7):
-        text = f"{value:.{digits}f}"
-        if value >= 1 or float(text) < 1:
-            return text
-    return f"{value:.6f}"
-
-
-def percent(fraction: float, avoid: float = 100.0) -> str:
-    """A share in percent: whole, with decimals only where whole would round it to `avoid`
-    (100, or 0 for an interval's upper end) without its being that. A share is within [0, 1]: a sum
-    that rounding took to 1.0000000000000002 is all of it, and says 100."""
-    fraction = min(max(fraction, 0.0), 1.0)
-    for digits in range(0, 4):
-        text = f"{100 * fraction:.{digits}f}"
-        if float(text) != avoid or 100 * fraction == avoid:
-            return text
-    return f"{100 * fraction:.3f}"
-
-
-def percent_range(low: float, high: float) -> str:
-    """"96–99 %"; "99.6–100 %" and "0–0.1 %" where whole percents would hide how narrow it is."""
-    return f"{percent(low)}–{percent(high, avoid=0.0)} %"
+from audiolime_client.numbers import confidence_text, percent, percent_range  # noqa: F401 (their old home)
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,21 @@ def sampling_line(stats: Stats) -> str | None:
             f"{stats.unique_masks} distinct masks; {plural(stats.tagger_calls, 'tagger call')}{reused}")
 
 
+def reuse_line(stats: Stats) -> str | None:
+    """What became of the answers kept from earlier jobs (`stats.reuse`): checked and trusted,
+    discarded and why, or why none could be shared; None when there were none to speak of."""
+    reuse = stats.get("reuse") or {}
+    checked, reason = int(reuse.get("checked") or 0), reuse.get("reason")
+    if reuse.get("discarded"):
+        return f"reuse: kept answers discarded after asking {plural(checked, 'mask')} again: {reason}"
+    if reason:
+        return f"reuse: none ({reason})"
+    if checked:
+        return (f"reuse: {plural(stats.reused or 0, 'answer')} from earlier jobs, trusted after the tagger "
+                f"answered {checked} of them the same again")
+    return None
+
+
 def plural(count: int | None, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -184,6 +199,9 @@ def status_lines(job: Job) -> str:
         sampling = sampling_line(job.result.stats)
         if sampling:
             lines.append(f"sampling  {sampling.removeprefix('sampling: ')}")
+        reuse = reuse_line(job.result.stats)
+        if reuse:
+            lines.append(f"reuse     {reuse.removeprefix('reuse: ')}")
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 // order), the confidence of that claim, why sampling stopped, and each source's and segment's share
 // of the positive weight, with 95 % intervals. Also the confidence label shown while a job runs.
 import { element } from "./common.js";
+import { confidenceText, percent, percentRange } from "./numbers.js";
 import { timeSpan } from "./heatmap.js";
 
 export const STOP_REASONS = {
@@ -11,15 +12,6 @@ export const STOP_REASONS = {
   fixed: "fixed count",
 };
 
-/** 0.87, 0.95, 0.999: two decimals, more only where two would round a doubt up to 1.00. */
-export function confidenceText(value) {
-  for (let digits = 2; digits <= 6; digits += 1) {
-    const text = value.toFixed(digits);
-    if (value >= 1 || Number(text) < 1) return text;
-  }
-  return value.toFixed(6);
-}
-
 /** "confidence 0.87 of 0.95" while an adaptive run climbs to its target; null before the first fit. */
 export function confidenceLabel(job) {
   const confidence = job.progress.confidence;
@@ -28,22 +20,6 @@ export function confidenceLabel(job) {
   const text = `confidence ${confidenceText(confidence)}`;
   if (sampling.strategy !== "adaptive" || typeof sampling.confidence !== "number") return text;
   return `${text} of ${confidenceText(sampling.confidence)}`;
-}
-
-/** A share in percent: whole, with decimals only where whole would round it to `avoid` (100, or
- * 0 for an interval's upper end) without its being that. */
-export function percent(share, avoid = 100) {
-  const fraction = Math.min(Math.max(share, 0), 1); // a sum rounded past 1 is all of it: 100, as the CLI says
-  for (let digits = 0; digits <= 3; digits += 1) {
-    const text = (100 * fraction).toFixed(digits);
-    if (Number(text) !== avoid || 100 * fraction === avoid) return text;
-  }
-  return (100 * fraction).toFixed(3);
-}
-
-/** "96–99 %"; "99.6–100 %" and "0–0.1 %" where whole percents would hide how narrow it is. */
-export function percentRange([low, high]) {
-  return `${percent(low)}–${percent(high, 0)} %`;
 }
 
 function signed(weight) {

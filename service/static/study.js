@@ -5,7 +5,7 @@
 // for them) the verified parts table, and the clips left out with their errors. Everything comes from the API with the key as a header; the cells are worded as
 // `audiolime study` prints them.
 import { $, KEY_EVENT, api, element, poller, setUpKeyForm, showProblem, viewUrl, when } from "./common.js";
-import { percent, percentRange } from "./claim.js";
+import { percent, percentRange } from "./numbers.js";
 
 const ENDED = ["finished", "failed", "cancelled"];
 const NONE = "—";

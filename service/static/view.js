@@ -161,10 +161,21 @@ function runFacts(job) {
     stopped: stats.stop_reason ? `${STOP_REASONS[stats.stop_reason] || stats.stop_reason}${rounds}` : null,
     samples: `${stats.samples} (${stats.unique_masks} distinct${stats.exhaustive ? ", all masks" : ""})`,
     "tagger calls": stats.reused ? `${stats.tagger_calls} (and ${stats.reused} answers reused from earlier jobs)` : stats.tagger_calls,
+    reuse: reuseFact(stats),
     submitted: when(job.created_at),
     finished: when(job.finished_at),
     "kept until": when(job.expires_at),
   };
+}
+
+// What became of the answers kept from earlier jobs, in the CLI's words (tables.reuse_line).
+function reuseFact(stats) {
+  const reuse = stats.reuse || {};
+  const checked = reuse.checked || 0;
+  if (reuse.discarded) return `kept answers discarded after asking ${checked} mask${checked === 1 ? "" : "s"} again: ${reuse.reason}`;
+  if (reuse.reason) return `none (${reuse.reason})`;
+  if (checked) return `${stats.reused || 0} answer${stats.reused === 1 ? "" : "s"} from earlier jobs, trusted after the tagger answered ${checked} of them the same again`;
+  return null;
 }
 
 function fillFacts(list, facts) {

@@ -109,7 +109,8 @@ def finished_tones(api, tagger) -> dict:
 
 
 def test_view_page_of_a_finished_job(api, served, tagger, worker, tmp_path):
-    body = finished_tones(api, tagger)
+    first = finished_tones(api, tagger)
+    body = finished_tones(api, tagger)  # the same clip and tagger again: the first job's answers reused
     result, out = body["result"], tmp_path / "browser"
     report = run_node("view_page.mjs", "--base", served.base, "--job", body["id"], "--key", KEY, "--out", str(out))
     components = result["components"]
@@ -121,6 +122,12 @@ def test_view_page_of_a_finished_job(api, served, tagger, worker, tmp_path):
     assert_heatmaps(report["heatmaps"], result)
     assert_claims(report["claims"], result)
     assert (report["run"]["sampling"], report["run"]["stopped"]) == ("fixed (independent)", "fixed count")
+    stats = result["stats"]
+    assert first["result"]["stats"]["reused"] == 0
+    assert stats["reused"] > 0 and report["run"]["reuse"] == (
+        f"{stats['reused']} answers from earlier jobs, trusted after the tagger answered "
+        f"{stats['reuse']['checked']} of them the same again")
+    assert report["run"]["tagger calls"] == f"{stats['tagger_calls']} (and {stats['reused']} answers reused from earlier jobs)"
     legacy = report["legacy"]  # the same job as the service wrote results before it said how sure they are
     assert (legacy["cells"], legacy["hatched"], legacy["claim_facts"]) == (12, 0, 0)
     assert legacy["hatch_legend_hidden"] and legacy["shares_hidden"] and legacy["confidence_hidden"]

@@ -76,3 +76,26 @@ def test_status_shows_the_confidence_of_its_target_while_adaptive():
     document["progress"] = {"done": 192, "total": 2054, "percent": 9.3, "confidence": 0.8712}
     document["request"] = {"sampling": {"strategy": "adaptive", "confidence": 0.95}}
     assert "progress  9.3% (192/2054 masks), confidence 0.87 of 0.95" in tables.status_lines(Job.from_json(document))
+
+
+def reuse_stats(reused: int, reuse: dict | None):
+    return Explanation.from_json({**explanation_json(WEIGHTS), "stats": {
+        "samples": 64, "unique_masks": 62, "tagger_calls": 10, "reused": reused, "strategy": "fixed",
+        "design": "independent", "stop_reason": "fixed", "rounds": 1,
+        **({"reuse": reuse} if reuse is not None else {})}}).stats
+
+
+def test_the_reuse_line_says_whether_kept_answers_were_checked_trusted_or_discarded():
+    assert tables.reuse_line(reuse_stats(52, {"checked": 4, "discarded": False, "reason": None})) == (
+        "reuse: 52 answers from earlier jobs, trusted after the tagger answered 4 of them the same again")
+    discarded = {"checked": 4, "discarded": True, "reason": "the tagger answers differently now: rock 0.2 → 0.6"}
+    assert tables.reuse_line(reuse_stats(0, discarded)) == (
+        "reuse: kept answers discarded after asking 4 masks again: the tagger answers differently now: "
+        "rock 0.2 → 0.6")
+    off = {"checked": 0, "discarded": False, "reason": "the request turned reuse off"}
+    assert tables.reuse_line(reuse_stats(0, off)) == "reuse: none (the request turned reuse off)"
+
+
+def test_nothing_kept_and_a_result_from_before_reuse_was_checked_say_nothing():
+    assert tables.reuse_line(reuse_stats(0, {"checked": 0, "discarded": False, "reason": None})) is None
+    assert tables.reuse_line(reuse_stats(0, None)) is None
