@@ -52,6 +52,7 @@ from engine.sources import Sources  # noqa: E402
 from engine.tagger import Predictions  # noqa: E402
 
 TOP_K, TOLERANCE, TARGET = 3, 0.1, 0.95
+REFERENCE_DRAWS, REFERENCE_SEED = 16384, 10**6  # the finer layouts' reference: one fixed run
 
 
 @dataclass
@@ -129,6 +130,7 @@ class Outcome:
     converged: bool
     self_check: float  # the fraction of top-k mixes (k = 1..3) on which the tag stays on top
     first_settled: int | None  # calls when every tag's top component was first settled (the confident prefix)
+    converged_at: int  # calls when this tag's claim first reached the target (the run's calls if never)
 
 
 def run_once(case: Case, factorization: Factorization, seed: int, sampling: SamplingSettings | None,
@@ -136,29 +138,33 @@ def run_once(case: Case, factorization: Factorization, seed: int, sampling: Samp
     settings = ExplainSettings(samples=samples, seed=seed, segments=case.segments, tags=tuple(case.tags),
                                sampling=sampling, self_check_k=3)
     explainer = Explainer(factorization, settings)
-    calls, first_settled = 0, None
+    calls, first_settled, converged_at = 0, None, {}
 
     def ask(query: Query) -> Predictions:
         nonlocal calls, first_settled
         if first_settled is None and explainer.claims and all(c.settled for c in explainer.claims):
             first_settled = calls
+        for t, claim in enumerate(explainer.claims or ()):
+            if claim.converged:
+                converged_at.setdefault(t, calls)
         calls += len(query.masks)
         return Predictions(tuple(case.labels), case.score(query.masks))
 
     explanation = explainer.run(ask)
     outcomes = []
-    for tag, claim in zip(explanation.tags, explainer.claims):
+    for t, (tag, claim) in enumerate(zip(explanation.tags, explainer.claims)):
         reference = case.reference.get(tag.tag)
         settled = first_settled if first_settled is not None else calls
+        at = converged_at.get(t, calls)
         if reference is None:  # no reference for this case: only what it cost
-            outcomes.append(Outcome(calls, False, False, False, claim.confidence, claim.converged, 0.0, settled))
+            outcomes.append(Outcome(calls, False, False, False, claim.confidence, claim.converged, 0.0, settled, at))
             continue
         top3 = set(np.argsort(-np.asarray(tag.weights))[:TOP_K]) == set(np.argsort(-reference)[:TOP_K])
         adaptive = settings.sampling_plan().strategy.value == "adaptive"
         holds = claim_right(claim, reference)
         right = holds if adaptive else top3
         passes = np.mean([row.still_top for row in tag.self_check]) if tag.self_check else 0.0
-        outcomes.append(Outcome(calls, right, holds, top3, claim.confidence, claim.converged, passes, settled))
+        outcomes.append(Outcome(calls, right, holds, top3, claim.confidence, claim.converged, passes, settled, at))
     return outcomes
 
 
@@ -197,6 +203,9 @@ def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool) ->
            "converged": np.mean([all(o.converged for o in run) for run in outcomes]),
            "top-1 settled at": int(np.median([run[0].first_settled for run in outcomes])),
            "claims >= 0.95": len(sure) / len(flat)}
+    if len(outcomes[0]) > 1:  # several tags: what each one's claim took alone (the slowest sets the run's)
+        row["each tag converged at"] = ", ".join(str(int(np.median([run[t].converged_at for run in outcomes])))
+                                                 for t in range(len(outcomes[0])))
     if has_reference:
         row.update({"right": np.mean([o.right for o in flat]), "top-3 set": np.mean([o.top3 for o in flat]),
                     "calibration": f"{hits / len(sure):.3f} [{low:.3f}, {high:.3f}]" if sure else "–",
@@ -255,10 +264,30 @@ def draws_for_calls(case: Case, calls: int) -> int:
     return low
 
 
+def example_case(memo) -> Case:
+    """The example clip in a finer layout, its top tag; the reference is a fixed run of 16,384 draws,
+    every answer musicnn's own (asked once, then replayed from the memo)."""
+    from engine.perturbations import _deduplicate
+    from engine.sampling import MaskStream
+
+    original = memo.score(np.ones((1, memo.n_components), dtype=bool))[0]
+    labels = list(memo.labels)
+    top = labels[int(np.argmax(original))]
+    case = Case(f"example clip {memo.layout} ({memo.separator}), top tag", memo.sources, memo.segments, labels,
+                [top], memo.score, {})
+    drawn = _deduplicate(MaskStream(memo.n_components, REFERENCE_SEED).first(REFERENCE_DRAWS))
+    case.reference = reference_weights(case, drawn.unique, drawn.counts)
+    print(f"  reference: a fixed run of {REFERENCE_DRAWS} draws ({len(drawn.unique)} distinct masks); "
+          + memo.report(), flush=True)
+    return case
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=200, help="seeds of the replayed cases (calibration)")
-    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic")
+    parser.add_argument("--memo-seeds", type=int, default=10,
+                        help="seeds of the example-clip layouts, whose new masks musicnn must be asked about")
+    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic,example-2x10")
     args = parser.parse_args(argv)
     print(__doc__.split("\n\n")[1])
     cases = args.cases.split(",")
@@ -268,6 +297,13 @@ def main(argv: list[str] | None = None) -> None:
         evaluate(musicnn_case(3), args.seeds, fixed=True)
     if "synthetic" in cases:
         evaluate(synthetic_case(), args.seeds, fixed=False)
+    for layout in ("2x10", "3x10"):
+        if f"example-{layout}" in cases:
+            from bench.musicnn_memo import MusicnnMemo
+
+            with MusicnnMemo(layout) as memo:
+                evaluate(example_case(memo), args.memo_seeds, fixed=False)
+                print("  " + memo.report(), flush=True)
 
 
 if __name__ == "__main__":
