@@ -6,7 +6,10 @@ callers map these classes to HTTP statuses, never their message text.
 
 
 class ExplanationError(Exception):
-    """Base class of every error this project raises on purpose."""
+    """Base class of every error this project raises on purpose.
+
+    `title` is what a failed job's error says it was (its `title`), a short phrase per class."""
+    title = "Invalid request"
 
 
 class InvalidInputError(ExplanationError, ValueError):
@@ -27,18 +30,21 @@ class InvalidOptionError(InvalidInputError):
 
 class SeparationError(ExplanationError):
     """Source separation could not run."""
+    title = "Separation failed"
 
 
 class ModelMissingError(SeparationError):
     """A separation model's files are missing or incomplete."""
+    title = "Separation model missing"
 
 
 class TaggerError(ExplanationError):
-    """The tagger could not give usable predictions.
+    """The tagger could not give usable predictions (its answers changed labels, say).
 
     Carries what a user needs to act: the HTTP status seen last, how many attempts
     were made, and which batch of the job it was (filled in by whoever knows them).
     """
+    title = "Tagger error"
 
     def __init__(self, message: str, *, http_status: int | None = None, attempts: int | None = None,
                  batch: int | None = None):
@@ -50,10 +56,12 @@ class TaggerError(ExplanationError):
 
 class TaggerUnreachableError(TaggerError):
     """The tagger could not be reached or kept failing after retries."""
+    title = "Tagger unreachable"
 
 
 class TaggerResponseError(TaggerError):
     """The tagger answered, but with something that is not a valid prediction."""
+    title = "Tagger answered nonsense"
 
 
 class CancelledError(ExplanationError):

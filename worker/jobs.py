@@ -176,7 +176,7 @@ class ExplanationRun:
 
     # -- endings ------------------------------------------------------------------------
     def _fail(self, exc: ExplanationError) -> None:
-        error = {"title": _title(exc), "detail": self.redactor.text(str(exc)), "stage": self._stage.value}
+        error = {"title": exc.title, "detail": self.redactor.text(str(exc)), "stage": self._stage.value}
         if isinstance(exc, TaggerError):
             error.update({k: v for k, v in (("http_status", exc.http_status), ("attempts", exc.attempts),
                                              ("batch", exc.batch)) if v is not None})
@@ -201,9 +201,3 @@ class ExplanationRun:
 
     def _count_calls(self) -> None:
         self.store.count_tagger(self.stats.to_dict())
-
-
-def _title(exc: ExplanationError) -> str:
-    return {"TaggerUnreachableError": "Tagger unreachable", "TaggerResponseError": "Tagger answered nonsense",
-            "RefusedAddressError": "Tagger address refused", "ModelMissingError": "Separation model missing",
-            "SeparationError": "Separation failed"}.get(type(exc).__name__, "Invalid request")

@@ -41,6 +41,7 @@ class InvalidTaggerUrlError(InvalidOptionError):
 
 class RefusedAddressError(InvalidOptionError):
     """A tagger host that is, or resolves to, an address the network policy refuses."""
+    title = "Tagger address refused"
 
 
 @dataclass(frozen=True)
