@@ -76,6 +76,8 @@ real-clips: setup
 bench-verification: setup musicnn-venv study-clips real-clips
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/verification_bench.py
 
+# Adaptive sampling against references; the example clip's finer layouts ask musicnn about every mask they
+# draw once (about two hours on a fresh machine, remembered in bench/output), then replay.
 bench-sampling: setup musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/sampling_bench.py
 

@@ -2,13 +2,20 @@
 
     PYTHONPATH=. .venv/bin/python bench/sampling_bench.py [--seeds 200] [--cases …]      (make bench-sampling)
 
-Two cases, each with a reference explanation:
+Cases, each with a reference explanation:
   musicnn   the real MSD_musicnn tagger on the example clip, 2 sources x 6 segments (d' = 12): all
             4,096 masks were asked once (bench/musicnn_answers.py; cached in bench/output, and the
             tagger is deterministic, so hundreds of simulated runs replay them with no tagger call);
-            the reference is LIME's exact answer, the fit on every mask once.
+            the reference is LIME's exact answer, the fit on every mask once. Its top tag, and
+            its top 3 tags together (musicnn-tags).
   synthetic a cheap nonlinear tagger at 5 sources x 10 segments (d' = 50): tags that need two
             components together, that saturate, that tie; the reference is a fixed run of 16,384.
+  example-2x10, example-3x10   the example clip's top tag with musicnn at 2 x 10 (Spleeter 2stems,
+            d' = 20) and 3 x 10 (spleeter:2stems+hpss, d' = 30): too many masks to ask them all, so
+            musicnn is asked about each mask the runs draw, once (bench/musicnn_memo.py remembers
+            them in bench/output: a first run asks about an hour of musicnn per layout, a rerun
+            replays); the reference is a fixed run of 16,384. --memo-seeds seeds (10), which
+            measure calls, not calibration.
 For each seed (200 by default: enough to tell a calibration of 0.95 from 1.0, whose 95 % Wilson
 interval with 200 of 200 right is [0.981, 1]), adaptive runs with paired draws are made twice on the
 same masks: with the default inference (`sequential`: the claim's statements tested together from
@@ -287,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=200, help="seeds of the replayed cases (calibration)")
     parser.add_argument("--memo-seeds", type=int, default=10,
                         help="seeds of the example-clip layouts, whose new masks musicnn must be asked about")
-    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic,example-2x10")
+    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic,example-2x10,example-3x10")
     args = parser.parse_args(argv)
     print(__doc__.split("\n\n")[1])
     cases = args.cases.split(",")
