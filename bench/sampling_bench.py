@@ -31,7 +31,8 @@ fixed runs of 2,048. Each is scored against the reference:
   calibration  among runs claiming confidence >= 0.95, the fraction whose claim holds, with its 95 %
                Wilson interval (fixed runs make the same claim at their one look)
   top-1 settled at  the calls after which every tag's top component was certain (the confident prefix)
-  self-check   the fraction of the top-k mixes (k = 1..3) on which the tag stays on top of the tagger's scores
+  self-check   the fraction of the top-k mixes (k = 1..3) on which the tag stays on top of the tagger's scores,
+               heard with silence for off (the replayed answers are of silence mixes; the service's checks cut)
 Calls are distinct masks, the checks' mixes (self-check, baseline, verified parts) included.
 """
 from __future__ import annotations
