@@ -56,7 +56,7 @@ class MusicnnMemo:
         self.labels: tuple[str, ...] | None = None
         self.rows: dict[bytes, int] = {}
         self.scores = np.zeros((0, 0))
-        self.hits = self.misses = self.misses_asked = self.unsaved = 0
+        self.hits = self.misses = self.unsaved = 0  # misses: masks asked so far
         self.asking_seconds = 0.0
         self._load()
         self._stack = ExitStack()
@@ -75,7 +75,6 @@ class MusicnnMemo:
         masks = np.asarray(masks, dtype=bool)
         keys = [np.packbits(m).tobytes() for m in masks]
         new = list(dict.fromkeys(k for k in keys if k not in self.rows))
-        self.misses += len(new)
         self.hits += len(keys) - len(new)
         for start in range(0, len(new), SAVE_EVERY):  # saved as it goes: an interrupted run keeps them
             chunk = new[start:start + SAVE_EVERY]
@@ -83,7 +82,7 @@ class MusicnnMemo:
                                dtype=bool), chunk)
             if len(new) > SAVE_EVERY:
                 print(f"    asked musicnn {start + len(chunk)} of {len(new)} new masks "
-                      f"({self.asking_seconds / max(self.misses_asked, 1):.3f} s per mix)", flush=True)
+                      f"({self.asking_seconds / self.misses:.3f} s per mix)", flush=True)
         return self.scores[[self.rows[k] for k in keys]]
 
     def _ask(self, masks: np.ndarray, keys: list[bytes]) -> None:
@@ -93,20 +92,21 @@ class MusicnnMemo:
         start = len(self.rows)
         for n, key in enumerate(keys):
             self.rows[key] = start + n
-        answers = np.zeros((len(keys), len(self.labels) if self.labels else 50))
+        answers: list = [None] * len(keys)
 
         def on_answer(rows: list[int], predictions) -> None:
             if self.labels is None:
                 self.labels = tuple(predictions.labels)
             if tuple(predictions.labels) != self.labels:
                 raise RuntimeError("musicnn's tags changed between answers")
-            answers[rows] = predictions.scores
+            for row, scores in zip(rows, predictions.scores):
+                answers[row] = scores
 
         began = time.monotonic()
         query_masks(self.mixer, masks, list(range(len(masks))), client, on_answer, keep_going=lambda: True)
         self.asking_seconds += time.monotonic() - began
-        self.scores = np.vstack([self.scores.reshape(-1, answers.shape[1]), answers])
-        self.misses_asked += len(keys)
+        self.scores = np.vstack([self.scores.reshape(-1, len(self.labels)), answers])
+        self.misses += len(keys)
         self.unsaved += len(keys)
         if self.unsaved >= SAVE_EVERY:
             self.save()

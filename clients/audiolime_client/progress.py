@@ -11,7 +11,7 @@ from typing import Callable, TextIO
 from tqdm import tqdm
 
 from audiolime_client.models import Job, Stage
-from audiolime_client.stability import confidence_text
+from audiolime_client.numbers import confidence_text
 
 BAR_FORMAT = "{desc:<11}{percentage:5.1f}%|{bar}| [{elapsed}{postfix}]"
 

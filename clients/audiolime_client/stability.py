@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audiolime_client.numbers import confidence_text, percent, percent_range  # noqa: F401 (their old home)
+from audiolime_client.numbers import percent, percent_range
 
 
 @dataclass(frozen=True)

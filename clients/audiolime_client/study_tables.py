@@ -5,7 +5,7 @@ where a share has no clips).
 """
 from __future__ import annotations
 
-from audiolime_client.stability import percent, percent_range
+from audiolime_client.numbers import percent, percent_range
 from audiolime_client.study_models import (
     FaithfulnessRow, Study, StudyClip, StudyReport, StudyTag, TopComponent, VerifiedShare,
 )

@@ -5,9 +5,10 @@ from typing import Iterable, Sequence
 
 from audiolime_client.defaults import DEFAULT_ROWS
 from audiolime_client.models import Component, Explanation, Job, TagExplanation
+from audiolime_client.numbers import confidence_text, percent
 from audiolime_client.parts import baseline_lines, part_lines
 from audiolime_client.progress import confidence_line
-from audiolime_client.stability import GroupShare, confidence_text, percent
+from audiolime_client.stability import GroupShare
 from audiolime_client.stats import Stats
 
 SEGMENTS_SHOWN = 3  # segments named in a tag's one line of segment shares

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from audiolime_client.stability import confidence_text, percent, percent_range
+from audiolime_client.numbers import confidence_text, percent, percent_range
 from engine import ExplainSettings
 from engine.checking import most_masks
 from engine.perturbations import mask_key

@@ -13,7 +13,7 @@ import pytest
 
 from audiolime_client.audio import decode
 from audiolime_client.exitcodes import Exit
-from audiolime_client.stability import confidence_text
+from audiolime_client.numbers import confidence_text
 from tests.clients import tones
 from tests.clients.conftest import CLI
 from tests.clients.pictures import cell_colours, expected_colours, geometry, grid_from_json

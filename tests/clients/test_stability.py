@@ -1,7 +1,8 @@
 """The claim and the shares as objects, and how a confidence is written."""
 import pytest
 
-from audiolime_client.stability import GroupShare, Groups, Stability, confidence_text, percent, percent_range
+from audiolime_client.numbers import confidence_text, percent, percent_range
+from audiolime_client.stability import GroupShare, Groups, Stability
 
 
 @pytest.mark.parametrize(("value", "text"), [(0.0, "0.00"), (0.87, "0.87"), (0.95, "0.95"), (0.9949, "0.99"),

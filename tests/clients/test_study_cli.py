@@ -11,7 +11,7 @@ from PIL import Image
 
 from audiolime_client import Client
 from audiolime_client.exitcodes import Exit
-from audiolime_client.stability import percent, percent_range
+from audiolime_client.numbers import percent, percent_range
 from tests.clients.study_clips import SAMPLES, SEGMENTS, write_clips
 from tests.clients.test_cli import CLI, run
 from tests.integration.test_studies import RATE, loud_audio
