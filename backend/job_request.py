@@ -1,7 +1,7 @@
 """An explanation request: validated once by the API, read again by the worker."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from backend import separators
 from backend.separators import PROVIDED
@@ -15,8 +15,7 @@ from backend.tagger.spec import TaggerSpec
 FIELDS = {"tagger", "separator", "segments", "samples", "seed", "residual", "targets", "surrogate",
           "self_check_k", "fade_seconds", "sampling", "faithfulness", "verification", "off",
           "check_off", "reuse"}
-SAMPLING_FIELDS = {"strategy", "confidence", "top_k", "tolerance", "min_samples", "max_samples", "round_size",
-                   "design", "inference"}
+SAMPLING_FIELDS = {f.name for f in fields(SamplingSettings)}
 MAX_RANDOM_DRAWS = 100  # faithfulness.random: each draw is two tagger calls per k and tag
 OFF_MEANING = "the name of a way to switch a component off: silence or cut"
 MAX_VERIFICATION_BUDGET = 1024  # verification.budget: tagger calls per tag and part

@@ -26,7 +26,7 @@ from .errors import TaggerError
 from .explanation import Explanation, TagExplanation
 from .mixing import Off
 from .perturbations import Heard, answer_key, mask_key
-from .sampling import MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
+from .sampling import ClaimKind, MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
 from .sequential import Inference, Looks
 from .settings import ExplainSettings
 from .stability import claim, group_shares, ridge_with_covariance, weight_errors
@@ -253,8 +253,9 @@ class Explainer:
     def _claims(self) -> list:
         _, _, _, stats = self._fit()
         sampling = self.plan
+        tolerant = sampling.claim is ClaimKind.TOLERANT
         return [claim(stats.weights[t], stats.covariance[t], stats.df, sampling.top_k, sampling.tolerance,
-                      sampling.confidence, self.looks) for t in range(len(self.targets))]
+                      sampling.confidence, self.looks, tolerant) for t in range(len(self.targets))]
 
     @property
     def looks(self) -> Looks:
@@ -295,7 +296,7 @@ class Explainer:
         if self.settings.surrogate.feature_selection is not FeatureSelection.NONE:
             method += "; the claim is about the full ridge fit (feature selection not applied)"
         return {**self.claims[t].to_dict(), "samples_used": draws, "distinct_masks": distinct,
-                "tolerance": self.plan.tolerance, "target": self.plan.confidence,
+                "tolerance": self.plan.tolerance, "target": self.plan.confidence, "kind": self.plan.claim.value,
                 "method": method}
 
     def _paying(self) -> str:

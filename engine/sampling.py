@@ -30,6 +30,12 @@ class Design(str, Enum):
     PAIRED = "paired"  # each mask followed by its complement (antithetic)
 
 
+class ClaimKind(str, Enum):
+    """What a converged claim about a tag's top-k says (stability.py)."""
+    STRICT = "strict"  # each claimed component above every other, or proven tied with it within the tolerance
+    TOLERANT = "tolerant"  # no component left out is above a claimed one by more than the tolerance
+
+
 class StopReason(str, Enum):
     CONVERGED = "converged"
     MAX_SAMPLES = "max_samples"
@@ -56,10 +62,12 @@ class SamplingSettings:
     round_size: int = 64
     design: Design | None = None  # None: paired for adaptive runs, independent (LIME's) for fixed ones
     inference: Inference = Inference.SEQUENTIAL  # how a claim's confidence is computed (stability.py)
+    claim: ClaimKind = ClaimKind.STRICT  # what the claim says
 
     def __post_init__(self):
         object.__setattr__(self, "strategy", _parse(Strategy, self.strategy, "sampling strategy"))
         object.__setattr__(self, "inference", _parse(Inference, self.inference, "sampling inference"))
+        object.__setattr__(self, "claim", _parse(ClaimKind, self.claim, "sampling claim"))
         if self.design is not None:
             object.__setattr__(self, "design", _parse(Design, self.design, "sampling design"))
         for name in ("top_k", "min_samples", "max_samples", "round_size"):
@@ -82,6 +90,7 @@ class SamplingSettings:
         data["strategy"] = self.strategy.value
         data["design"] = self.design.value if self.design is not None else None
         data["inference"] = self.inference.value
+        data["claim"] = self.claim.value
         return data
 
     def resolved(self, samples: int | None) -> "SamplingSettings":

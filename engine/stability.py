@@ -10,9 +10,12 @@ matter: the randomness is in which masks are drawn. A small-sample factor
 C / (C − p) and Student-t quantiles with C − p degrees of freedom (C units,
 p = d' + 1 parameters) keep small runs honest.
 
-The claim about a tag is a set of statements, each a linear inequality in the weights:
-every claimed component is above every other one (or tied with it within the tolerance), and,
-when fewer than k components matter, no other one does. How sure the claim is depends on
+The claim about a tag is a set of statements, each a linear inequality in the weights. A strict
+claim (the default): every claimed component is above every other one (or tied with it within the
+tolerance); a tolerant one: no component left out is above a claimed one by more than the
+tolerance, w_i − w_j + τ > 0 (whether a close pair is an order or a tie is not claimed, so a pair
+half a tolerance apart costs a margin of 1.5 τ instead of 0.5 τ). Either, when fewer than k
+components matter, adds that no other one does. How sure the claim is depends on
 `sampling.inference`: by default, the statements are tested together from their joint normal
 law (simultaneous.py: step-down max-t, paying for the weak statements and barely for the many
 nearly certain ones) and the looks an adaptive run may take are paid by the chance of crossing at
@@ -122,8 +125,9 @@ class _Statements:
 
 
 def claim(weights: np.ndarray, covariance: np.ndarray, df: float, top_k: int, tolerance: float,
-          confidence: float, looks: Looks | None = None) -> Claim:
-    """The claim about one tag's top-k components at the requested confidence."""
+          confidence: float, looks: Looks | None = None, tolerant: bool = False) -> Claim:
+    """The claim about one tag's top-k components at the requested confidence (tolerant: each claimed
+    component is within the tolerance of, or above, every one left out; strict: above, or proven tied)."""
     looks = looks or Looks.single()
     weights = np.asarray(weights, dtype=np.float64)
     se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
@@ -137,14 +141,18 @@ def claim(weights: np.ndarray, covariance: np.ndarray, df: float, top_k: int, to
     others = [i for i in order if i not in claimed]
     for i in claimed:
         for j in others:
-            _settle_pair(statements, weights, covariance, i, j, tau, df)
+            if tolerant:
+                _within_tolerance(statements, weights, covariance, i, j, tau, df)
+            else:
+                _settle_pair(statements, weights, covariance, i, j, tau, df)
     if len(claimed) < top_k:  # fewer matter than asked for: claim too that the rest do not
         for j in others:
             statements.add(statements.unit(j, -1.0), tau, float(marginal_p(tau - weights[j], se[j], df)), -1)
     level = _level(statements, weights, covariance, df, looks)
     converged = level >= confidence
+    slack = tau if tolerant else 0.0
     settled = len(claimed) if converged else _settled(statements, claimed, weights, covariance, df, looks,
-                                                      confidence)
+                                                      confidence, slack)
     return Claim(top_k, claimed, sorted(statements.tied), level, converged, tuple(statements.pairs), settled)
 
 
@@ -160,9 +168,10 @@ def _level(statements: _Statements, weights, covariance, df, looks: Looks, rows=
 
 
 def _settled(statements: _Statements, claimed: list[int], weights, covariance, df, looks: Looks,
-             confidence: float) -> int:
+             confidence: float, slack: float = 0.0) -> int:
     """The longest prefix of the claimed components that is already certain to be the top, best
-    first: "component 4 is the top one; the second and third are still open"."""
+    first: "component 4 is the top one; the second and third are still open" (up to `slack`, the
+    tolerance of a tolerant claim)."""
     if looks.inference is Inference.BONFERRONI or len(claimed) < 2 or statements.tied:
         return 0
     settled = 0
@@ -170,7 +179,7 @@ def _settled(statements: _Statements, claimed: list[int], weights, covariance, d
         prefix = set(claimed[:size])
         rows = [r for r, owner in enumerate(statements.owner) if owner in prefix]
         # the prefix above the claimed components after it too: those rows are not in the claim
-        extra = [(statements.difference(i, j), 0.0) for i in claimed[:size] for j in claimed[size:]]
+        extra = [(statements.difference(i, j), slack) for i in claimed[:size] for j in claimed[size:]]
         contrasts = np.array([statements.rows[r] for r in rows] + [row for row, _ in extra])
         offsets = np.array([statements.offsets[r] for r in rows] + [b for _, b in extra])
         p = step_down_p(contrasts, offsets, weights, covariance, df)
@@ -203,6 +212,14 @@ def _settle_pair(statements: _Statements, weights, covariance, i: int, j: int, t
             statements.pairs.append((i, j))
     else:
         statements.add(difference, 0.0, p_order, i)
+
+
+def _within_tolerance(statements: _Statements, weights, covariance, i: int, j: int, tau: float,
+                      df: float) -> None:
+    """j (left out) is not above i (claimed) by more than the tolerance: w_i − w_j + τ > 0."""
+    se = float(np.sqrt(max(covariance[i, i] + covariance[j, j] - 2 * covariance[i, j], 0.0)))
+    p = float(marginal_p(weights[i] - weights[j] + tau, se, df))
+    statements.add(statements.difference(i, j), tau, p, i)
 
 
 def weight_errors(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,8 @@ Fixed asks exactly `samples` masks, as audioLIME does. `confidence`, `top_k` and
 also say which claim a fixed run reports.
 
     Sampling(confidence=0.99, top_k=2)        adaptive, sure of the top 2 at 99 %
+    Sampling(claim="tolerant")                sure that no component left out is above a claimed
+                                              one by more than the tolerance (cheaper at a close border)
     sampling_request(fixed=256)               (256, {"strategy": "fixed"})
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from audiolime_client.errors import UsageError
 
 STRATEGIES = ("adaptive", "fixed")
 DESIGNS = ("independent", "paired")
+CLAIMS = ("strict", "tolerant")
 ADAPTIVE_ONLY = ("min_samples", "max_samples", "round_size")  # meaningless when the count is fixed
 
 
@@ -31,10 +34,12 @@ class Sampling:
     max_samples: int | None = None  # the request's `samples`, else 2048
     round_size: int | None = None  # 64
     design: str | None = None  # independent | paired (paired when adaptive)
+    claim: str | None = None  # strict | tolerant (strict): what a tag's claim about its top components says
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("design", self.design, DESIGNS)
+        _check_choice("claim", self.claim, CLAIMS)
         for name in ("confidence", "tolerance"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))

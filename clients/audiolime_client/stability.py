@@ -25,13 +25,14 @@ class Stability:
     tolerance: float | None = None
     target: float | None = None
     method: str = ""
+    kind: str = "strict"  # strict: above every other or tied; tolerant: none left out above by more than the tolerance
 
     @classmethod
     def from_json(cls, data: dict) -> "Stability":
         return cls(int(data["top_k"]), int(data["claimed"]), tuple(map(int, data["components"])),
                    tuple(map(int, data["tied"])), float(data["confidence"]), bool(data["converged"]),
                    int(data["samples_used"]), data.get("distinct_masks"), data.get("tolerance"), data.get("target"),
-                   data.get("method", ""))
+                   data.get("method", ""), data.get("kind", "strict"))
 
     @property
     def sure(self) -> tuple[int, ...]:

@@ -72,6 +72,9 @@ def claim_line(explanation: Explanation, explained: TagExplanation) -> str | Non
                 "none surely raises the tag")
     what = f"top {claim.claimed} claimed" if claim.claimed >= claim.top_k else \
         f"{plural(claim.claimed, 'component')} claimed (fewer than {claim.top_k} matter)"
+    if claim.kind == "tolerant":  # the claim is up to the tolerance: say so where the claim is said
+        within = "the tolerance" if claim.tolerance is None else f"{percent(claim.tolerance)} % of the largest weight"
+        what += f" (none left out above one of them by more than {within})"
     line = f"{what} at confidence {confidence_text(claim.confidence)}{target}"
     if not claim.tied:
         return f"{line}: {', '.join(names)}"

@@ -36,8 +36,12 @@ function claimSentence(stability, name) {
     ? ` (target ${confidenceText(stability.target)}${stability.converged ? "" : ", not reached"})` : "";
   const at = `at confidence ${confidenceText(stability.confidence)}${target}`;
   if (stability.claimed === 0) return `No component claimed ${at}: none surely raises the tag.`;
-  const what = stability.claimed >= stability.top_k ? `Top ${stability.claimed} claimed`
+  let what = stability.claimed >= stability.top_k ? `Top ${stability.claimed} claimed`
     : `${plural(stability.claimed, "component")} claimed (fewer than ${stability.top_k} matter)`;
+  if (stability.kind === "tolerant") { // the claim is up to the tolerance: say so where the claim is said
+    const within = typeof stability.tolerance === "number" ? `${percent(stability.tolerance)} % of the largest weight` : "the tolerance";
+    what += ` (none left out above one of them by more than ${within})`;
+  }
   const tied = new Set(stability.tied);
   let members = stability.components.filter((i) => !tied.has(i)).map(name).join(", ");
   const slots = stability.claimed - stability.components.filter((i) => !tied.has(i)).length;

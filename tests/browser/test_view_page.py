@@ -132,6 +132,9 @@ def test_view_page_of_a_finished_job(api, served, tagger, worker, tmp_path):
     assert (legacy["cells"], legacy["hatched"], legacy["claim_facts"]) == (12, 0, 0)
     assert legacy["hatch_legend_hidden"] and legacy["shares_hidden"] and legacy["confidence_hidden"]
     assert legacy["claim"].startswith("This result carries no claim")
+    # the same claims read as tolerant ones (sampling.claim): the sentence says what they are up to
+    assert "(none left out above one of them by more than 10 % of the largest weight) at confidence " \
+        in report["tolerant"]
     assert "sampling" not in legacy["run"] and "stopped" not in legacy["run"] and legacy["run"]["samples"]
     assert report["summary"]["surrogate R²"] == f"{low['score']:.3f}"
     assert report["summary"]["intercept"] == f"{low['intercept']:.4f}"

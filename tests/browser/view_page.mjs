@@ -34,6 +34,7 @@ await session({ key: args.key, origin: new URL(args.base).origin, out: args.out,
   report.screenshot = join(args.out, "view-page.png");
   await page.screenshot({ path: report.screenshot, fullPage: true });
   report.legacy = await legacyView(page);
+  report.tolerant = await tolerantView(page);
   return Object.assign(report, keyReport(seen, args.key), { errors: seen.errors });
 });
 
@@ -63,6 +64,22 @@ async function legacyView(page) {
   shown.run = await facts(page, "#run-facts");
   await page.unroute(pattern);
   return shown;
+}
+
+/** The claim sentence of the first tag when its claim is a tolerant one (sampling.claim). */
+async function tolerantView(page) {
+  const pattern = `**/explanations/${args.job}`;
+  await page.route(pattern, async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    for (const tag of body.result.tags) tag.stability.kind = "tolerant";
+    await route.fulfill({ response, json: body });
+  });
+  await page.goto(`${args.base}/explanations/${args.job}/view`);
+  await page.waitForSelector('#view[data-stage="finished"] #result:not([hidden]) #heatmap [data-component]');
+  const claim = await page.textContent("#claim-summary");
+  await page.unroute(pattern);
+  return claim;
 }
 
 /** The heat map as drawn for one tag: its grid and each cell's attributes and colour. */

@@ -23,7 +23,7 @@ def explanation_json(weights: list[float], tag: str = "rock") -> dict:
 
 
 def with_uncertainty(result: dict, *, half_width: float, claimed: list[int], tied: list[int] = (), top_k: int = 3,
-                     confidence: float = 0.97, converged: bool = True) -> dict:
+                     confidence: float = 0.97, converged: bool = True, kind: str = "strict") -> dict:
     """The result with symmetric intervals of `half_width`, a claim, group shares and adaptive stats."""
     explained = result["tags"][0]
     weights = explained["weights"]
@@ -31,7 +31,8 @@ def with_uncertainty(result: dict, *, half_width: float, claimed: list[int], tie
     explained["weight_interval"] = [[w - half_width, w + half_width] for w in weights]
     explained["stability"] = {"top_k": top_k, "claimed": len(claimed), "components": claimed, "tied": list(tied),
                               "confidence": confidence, "converged": converged, "samples_used": 256,
-                              "distinct_masks": 242, "tolerance": 0.1, "target": 0.95, "method": "sandwich"}
+                              "distinct_masks": 242, "tolerance": 0.1, "target": 0.95, "kind": kind,
+                              "method": "sandwich"}
     explained["groups"] = {"sources": [_group(result, "source", name) for name in SOURCES],
                            "segments": [_group(result, "segment", index) for index in range(len(SEGMENTS))]}
     result["stats"] = {"samples": 256, "unique_masks": 242, "exhaustive": False, "tagger_calls": 118, "reused": 128,

@@ -24,6 +24,13 @@ def test_fewer_claimed_and_not_converged_say_so():
                     "accompaniment 1.00–2.00 s, vocals 2.00–3.00 s")
 
 
+def test_a_tolerant_claim_says_it_is_up_to_the_tolerance():
+    line = tables.claim_line(report := result(claimed=[4, 2, 1], kind="tolerant"), report.tag())
+    assert line == ("top 3 claimed (none left out above one of them by more than 10 % of the largest weight) "
+                    "at confidence 0.97 (target 0.95): accompaniment 1.00–2.00 s, vocals 2.00–3.00 s, "
+                    "vocals 1.00–2.00 s")
+
+
 def test_a_tie_is_named_and_the_claim_says_how_many_of_it_belong():
     line = tables.claim_line(report := result(claimed=[4, 2, 1], tied=[1, 2, 0]), report.tag())
     assert line.splitlines() == [

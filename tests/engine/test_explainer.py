@@ -12,7 +12,7 @@ from engine.perturbations import mask_key
 from engine.pipeline import factorize
 from engine.settings import FaithfulnessSettings
 from engine.tagger import Predictions
-from tests.synthetic import SAMPLE_RATE, TIMED, listening_tagger, stems
+from tests.synthetic import SAMPLE_RATE, TIMED, TONES, listening_tagger, stems, tone_level
 
 SECONDS, SEGMENTS, CAP = 4.0, 4, 2048
 
@@ -49,6 +49,35 @@ def test_an_exact_tie_is_named_whole_or_left_unsettled_never_a_single_winner():
         assert stability["tied"] == tied
     else:
         assert result.stats["stop_reason"] == "max_samples" and stability["confidence"] < 0.95
+
+
+def close_pair_with_interactions(mixes):
+    """vocals 1 at 1.0 and bass 2 at 0.95 (half a tolerance apart), and interactions elsewhere that
+    make the fit's weights noisy, so settling the close pair costs masks."""
+    span = SECONDS / SEGMENTS
+
+    def on(source, segment):
+        return tone_level(mixes, SAMPLE_RATE, TONES[source], segment * span, (segment + 1) * span) / 0.3
+
+    knot = on("drums", 0) * on("drums", 3) + on("vocals", 0) * on("bass", 3) - on("vocals", 2) * on("drums", 1)
+    return (1.0 * on("vocals", 1) + 0.95 * on("bass", 2) + 0.6 * knot)[:, None]
+
+
+def test_a_tolerant_claim_settles_a_close_pair_with_fewer_masks_and_claims_one_of_it():
+    sources = stems(SECONDS)
+    for seed in range(3):
+        results = {}
+        for kind in ("strict", "tolerant"):
+            tagger = FunctionTagger(close_pair_with_interactions, ["close"], SAMPLE_RATE)
+            results[kind] = explain(sources.mixture(), SAMPLE_RATE, tagger,
+                                    ExplainSettings(segments=SEGMENTS, seed=seed, **TIMED,
+                                                    sampling=SamplingSettings(top_k=1, claim=kind)), sources=sources)
+        tolerant = results["tolerant"].tag("close").stability
+        pair = {component(results["tolerant"], "vocals", 1), component(results["tolerant"], "bass", 2)}
+        assert tolerant["converged"] and tolerant["kind"] == "tolerant" and tolerant["tied"] == []
+        assert len(tolerant["components"]) == 1 and set(tolerant["components"]) <= pair
+        assert results["tolerant"].stats["samples"] < results["strict"].stats["samples"]
+        assert results["strict"].tag("close").stability["kind"] == "strict"
 
 
 def test_same_seed_same_masks_same_stop_same_explanation():

@@ -29,6 +29,32 @@ def test_fewer_than_k_that_matter_are_claimed_as_such():
     assert c.claimed == [0] and c.converged
 
 
+def test_a_pair_half_a_tolerance_apart_is_settled_by_a_tolerant_claim_only():
+    """Neither its order nor its tie is sure (each has a margin of half a tolerance), but the left-out
+    one being at most a tolerance above the claimed one is (a margin of one and a half)."""
+    weights, cov = np.array([0.5, 0.3, 0.275, 0.0]), diagonal([0.012] * 4)  # tolerance 0.05, gap 0.025
+    strict = claim(weights, cov, 500, top_k=2, tolerance=0.1, confidence=0.95)
+    tolerant = claim(weights, cov, 500, top_k=2, tolerance=0.1, confidence=0.95, tolerant=True)
+    assert not strict.converged
+    assert tolerant.converged and tolerant.claimed == [0, 1] and tolerant.tied == [] and tolerant.tie_pairs == ()
+    assert tolerant.settled == 2
+
+
+def test_a_tolerant_claim_still_needs_its_left_out_components_within_the_tolerance():
+    """A close second that the noise could put a tolerance above the first is no tolerant claim."""
+    weights, cov = np.array([0.5, 0.45, 0.0]), diagonal([0.05] * 3)  # tolerance 0.05, gap se 0.07
+    tolerant = claim(weights, cov, 500, top_k=1, tolerance=0.1, confidence=0.95, tolerant=True)
+    assert not tolerant.converged and tolerant.confidence < 0.95
+    sharper = claim(weights, diagonal([0.01] * 3), 500, top_k=1, tolerance=0.1, confidence=0.95, tolerant=True)
+    assert sharper.converged and sharper.claimed == [0]
+
+
+def test_a_tolerant_claim_says_when_fewer_than_k_matter_as_a_strict_one_does():
+    weights, cov = np.array([0.5, 0.001, -0.002, 0.0]), diagonal([0.005] * 4)
+    tolerant = claim(weights, cov, 500, top_k=3, tolerance=0.1, confidence=0.95, tolerant=True)
+    assert tolerant.claimed == [0] and tolerant.converged
+
+
 def test_noise_claims_nothing_it_cannot_back():
     c = claim(np.array([0.05, 0.04, 0.0]), diagonal([0.05] * 3), 500, top_k=1, tolerance=0.1, confidence=0.95)
     assert not c.converged and c.confidence < 0.95
