@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from bench.worker_stems import worker_stems  # noqa: E402
 from engine.codec import decode  # noqa: E402
 from engine.components import Component  # noqa: E402
 from engine.mixing import Mixer  # noqa: E402
@@ -193,13 +194,8 @@ class Run:
         return sources_from_flac(stems), stems
 
     def _separate(self, waveform, rate):
-        """Stems as the worker makes them: the persistent session, then FLAC24 there and back."""
-        os.environ.setdefault("MODEL_PATH", str(MODEL_DIR))  # spleeter reads it at import time
-        from backend.stems import flac_round_trip  # noqa: PLC0415
-        from worker.spleeter_separator import SpleeterSeparator  # noqa: PLC0415 - loads TensorFlow
-
         start = time.monotonic()
-        sources, stems = flac_round_trip(SpleeterSeparator(MODEL_DIR, SEPARATOR).separate(waveform, rate))
+        sources, stems = worker_stems(waveform, rate, f"spleeter:{SEPARATOR}")
         print(f"separated the clip into {', '.join(sources.names)} in {time.monotonic() - start:.1f} s", flush=True)
         return sources, stems
 

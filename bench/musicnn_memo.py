@@ -17,7 +17,6 @@ round-tripped through FLAC, factorize, conform to 16 kHz mono).
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import time
 from contextlib import ExitStack
@@ -29,8 +28,9 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from bench.musicnn_answers import BATCH_SIZE, CHANNELS, CLIP, CONCURRENCY, MODEL, MODEL_DIR, SAMPLE_RATE, \
+from bench.musicnn_answers import BATCH_SIZE, CHANNELS, CLIP, CONCURRENCY, MODEL, SAMPLE_RATE, \
     _save, musicnn_server  # noqa: E402
+from bench.worker_stems import worker_stems  # noqa: E402
 from engine.codec import decode  # noqa: E402
 from engine.mixing import Mixer  # noqa: E402
 from engine.pipeline import ExplainSettings, factorize  # noqa: E402
@@ -48,7 +48,7 @@ class MusicnnMemo:
         self.path = OUT / f"musicnn-memo-{layout}.npz"
         self.clip_sha256 = hashlib.sha256(clip.read_bytes()).hexdigest()
         waveform, rate = decode(clip.read_bytes())
-        factorization = factorize(waveform, rate, self._separate(waveform, rate),
+        factorization = factorize(waveform, rate, worker_stems(waveform, rate, self.separator)[0],
                                   ExplainSettings(segments=self.segments))
         self.sources = list(factorization.sources.names)
         self.n_components = factorization.n_components
@@ -152,26 +152,3 @@ class MusicnnMemo:
         _save(self.path, **{k: np.array(v) for k, v in self._meta().items()}, keys=keys, scores=self.scores,
               labels=np.array(self.labels))
         self.unsaved = 0
-
-    # -- the components, as the worker makes them ------------------------------------------------
-    def _separate(self, waveform: np.ndarray, rate: int):
-        """Stems as the worker makes them, cached beside the memo (Spleeter is the slow part)."""
-        from backend.stems import flac_round_trip, sources_from_flac  # noqa: PLC0415
-
-        cache = OUT / f"musicnn-memo-{self.layout}-stems.npz"
-        if cache.is_file():
-            with np.load(cache) as data:
-                if str(data["clip_sha256"]) == self.clip_sha256:
-                    return sources_from_flac({n: data[n].tobytes() for n in data.files if n != "clip_sha256"})
-        os.environ.setdefault("MODEL_PATH", str(MODEL_DIR))  # spleeter reads it at import time
-        from engine.hpss import HPSS  # noqa: PLC0415
-        from engine.refine import Refined  # noqa: PLC0415
-        from worker.spleeter_separator import SpleeterSeparator  # noqa: PLC0415 - loads TensorFlow
-
-        spleeter = SpleeterSeparator(MODEL_DIR, "2stems")
-        separator = Refined(spleeter, "accompaniment", HPSS()) if self.separator.endswith("+hpss") else spleeter
-        sources, stems = flac_round_trip(separator.separate(waveform, rate))
-        OUT.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, clip_sha256=np.array(self.clip_sha256),
-                 **{n: np.frombuffer(b, dtype=np.uint8) for n, b in stems.items()})
-        return sources

@@ -6,7 +6,7 @@ Two sets of clips: the *tuning* set, on which the searches and the off modes wer
 six study clips of bench/study_clips.py and the example clip), and the *judging* set, ten real
 30-second excerpts of game soundtracks (bench/real_clips.py) that nothing was tuned on. Every clip
 is separated with Spleeter 2stems in this process (FLAC round trip, as the worker does; stems
-cached in bench/output/verification-stems/) and explained in process by the engine, default
+cached by bench/worker_stems.py) and explained in process by the engine, default
 settings (adaptive, about one segment a second up to 10, its top tag, self-check to k = 3), with
 the faithfulness checks (10 random draws per k, deletion) for the curves, once per way of switching
 off and seed: `silence` everywhere, `cut` everywhere, and `silence/cut` (sampling with silence, the
@@ -41,13 +41,13 @@ import numpy as np  # noqa: E402
 
 from bench.real_clips import CLIPS as REAL_CLIPS, OUT as REAL_DIR  # noqa: E402
 from bench.study_musicnn import CLIPS as STUDY_DIR, NAMES as STUDY_NAMES, start_musicnn  # noqa: E402
+from bench.worker_stems import worker_stems  # noqa: E402
 from engine.codec import decode  # noqa: E402
 from engine.pipeline import explain  # noqa: E402
 from engine.settings import ExplainSettings, FaithfulnessSettings  # noqa: E402
 from tests.integration.harness import Processes  # noqa: E402
 
 OUT = ROOT / "bench" / "output"
-STEMS = OUT / "verification-stems"
 MEMO = OUT / "musicnn-verification-memo.bin"
 MODEL_DIR = Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")).resolve()
 EXAMPLE = MODEL_DIR / "audio_example.mp3"
@@ -67,21 +67,9 @@ def clip_sets() -> dict[str, dict[str, Path]]:
 
 # -- separation, as the worker does it, cached ------------------------------------------------------
 
-def sources_of(name: str, path: Path):
-    from backend.stems import flac_round_trip, sources_from_flac  # noqa: PLC0415
-
-    cache = STEMS / f"{name}.npz"
-    if cache.is_file():
-        with np.load(cache) as data:
-            return sources_from_flac({n: data[n].tobytes() for n in data.files})
-    os.environ.setdefault("MODEL_PATH", str(MODEL_DIR))  # spleeter reads it at import time
-    from worker.spleeter_separator import SpleeterSeparator  # noqa: PLC0415 - loads TensorFlow
-
+def sources_of(path: Path):
     waveform, rate = decode(path.read_bytes())
-    sources, stems = flac_round_trip(SpleeterSeparator(MODEL_DIR, "2stems").separate(waveform, rate))
-    STEMS.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **{n: np.frombuffer(b, dtype=np.uint8) for n, b in stems.items()})
-    return sources
+    return worker_stems(waveform, rate)[0]
 
 
 # -- one explanation ------------------------------------------------------------------------------
@@ -221,7 +209,7 @@ def main() -> None:
             for name, path in sets[clip_set].items():
                 if args.clips and name not in args.clips.split(","):
                     continue
-                sources = sources_of(name, path)
+                sources = sources_of(path)
                 for off in args.modes.split(","):
                     for seed in range(args.seeds):
                         if (name, off, seed) in done:

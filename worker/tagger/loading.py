@@ -18,9 +18,10 @@ from typing import Callable
 
 import requests
 
+from backend.config import Settings
 from engine.errors import TaggerUnreachableError
 
-LOAD_WAIT = 600.0  # seconds a job may wait in all for the tagger's model to load
+LOAD_WAIT = Settings.tagger_load_wait  # the config's default (AUDIOLIME_TAGGER_LOAD_WAIT): one number, one home
 LOAD_POLL_MIN = 0.5  # an estimate of 0 would otherwise ask again at once
 LOAD_POLL_MAX = 120.0  # as Retry-After's cap: a long estimate is checked on now and then
 
