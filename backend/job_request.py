@@ -91,6 +91,7 @@ def _check_sampling_asked(sampling) -> None:
 
 class LimitError(InvalidOptionError):
     """A request bigger than this service allows."""
+    title = "Over a limit"
 
 
 def settings_from_public(request: dict) -> ExplainSettings:

@@ -18,10 +18,12 @@ class InvalidInputError(ExplanationError, ValueError):
 
 class InvalidAudioError(InvalidInputError):
     """Audio that is empty, undecodable, non-finite or of the wrong shape."""
+    title = "Invalid audio"
 
 
 class InvalidSourcesError(InvalidInputError):
     """Sources that do not fit together or do not fit the mixture."""
+    title = "Invalid stems"
 
 
 class InvalidOptionError(InvalidInputError):

@@ -33,10 +33,10 @@ def problem_response(status: int, title: str, detail: str, headers: dict | None 
 
 
 def _from_input_error(exc: InvalidInputError):
-    if isinstance(exc, LimitError):
-        return problem_response(422, "Over a limit", str(exc))
-    title = {InvalidAudioError: "Invalid audio", InvalidSourcesError: "Invalid stems"}.get(type(exc), "Invalid request")
-    return problem_response(422 if isinstance(exc, (InvalidAudioError, InvalidSourcesError)) else 400, title, str(exc))
+    """The title is the class's (as a failed job's is); the status says whose fault it is: 422 for
+    content the service understood but cannot take, 400 for a malformed request."""
+    unprocessable = isinstance(exc, (LimitError, InvalidAudioError, InvalidSourcesError))
+    return problem_response(422 if unprocessable else 400, exc.title, str(exc))
 
 
 def register(app: Flask) -> None:

@@ -8,7 +8,7 @@ def test_each_kind_of_failure_has_its_own_title_and_subclasses_inherit_theirs():
     titles = {cls: cls("x").title for cls in (InvalidAudioError, InvalidOptionError, SeparationError,
                                                 ModelMissingError, TaggerError, TaggerUnreachableError,
                                                 TaggerResponseError, RefusedAddressError)}
-    assert titles == {InvalidAudioError: "Invalid request", InvalidOptionError: "Invalid request",
+    assert titles == {InvalidAudioError: "Invalid audio", InvalidOptionError: "Invalid request",
                       SeparationError: "Separation failed", ModelMissingError: "Separation model missing",
                       TaggerError: "Tagger error", TaggerUnreachableError: "Tagger unreachable",
                       TaggerResponseError: "Tagger answered nonsense", RefusedAddressError: "Tagger address refused"}
