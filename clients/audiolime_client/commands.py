@@ -15,6 +15,7 @@ from audiolime_client.exitcodes import Exit, for_stage
 from audiolime_client.files import PARTS, save_job_files
 from audiolime_client.models import Job
 from audiolime_client.options import tagger_settings
+from audiolime_client.phrases import plural
 
 WHAT_DEFAULT = ("result", "sources", "explanation", "parts", "heatmap")
 WHAT_CHOICES = ("result", "sources", "components", "explanation", "parts", "heatmap", "samples", "all")
@@ -94,7 +95,7 @@ def finish(client: Client, args: argparse.Namespace, job_id: str, out: Path | No
 def _summary(job: Job) -> str:
     result, stats = job.result, job.result.stats
     seconds = (job.finished_at - job.created_at).total_seconds() if job.finished_at else float("nan")
-    calls = tables.plural(stats.tagger_calls, "tagger call") if stats.tagger_calls is not None else "? tagger calls"
+    calls = plural(stats.tagger_calls, "tagger call") if stats.tagger_calls is not None else "? tagger calls"
     if stats.verification_calls:
         calls += f" ({stats.verification_calls} to verify the parts)"
     return (f"finished {job.id} in {seconds:.1f} s: {calls} in all, "

@@ -9,7 +9,8 @@ from audiolime_client.numbers import percent, percent_range
 from audiolime_client.study_models import (
     FaithfulnessRow, Study, StudyClip, StudyReport, StudyTag, TopComponent, VerifiedShare,
 )
-from audiolime_client.tables import plural, table
+from audiolime_client.phrases import plural
+from audiolime_client.tables import table
 
 NONE = "—"
 TAGS_HEADER = ("tag", "clips", "source shares: median (quartiles)", "top component")

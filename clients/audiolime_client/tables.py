@@ -7,6 +7,7 @@ from audiolime_client.defaults import DEFAULT_ROWS
 from audiolime_client.models import Component, Explanation, Job, TagExplanation
 from audiolime_client.numbers import confidence_text, percent
 from audiolime_client.parts import baseline_lines, part_lines
+from audiolime_client.phrases import plural, reuse_text, tolerant_clause
 from audiolime_client.progress import confidence_line
 from audiolime_client.stability import GroupShare
 from audiolime_client.stats import Stats
@@ -73,8 +74,7 @@ def claim_line(explanation: Explanation, explained: TagExplanation) -> str | Non
     what = f"top {claim.claimed} claimed" if claim.claimed >= claim.top_k else \
         f"{plural(claim.claimed, 'component')} claimed (fewer than {claim.top_k} matter)"
     if claim.kind == "tolerant":  # the claim is up to the tolerance: say so where the claim is said
-        within = "the tolerance" if claim.tolerance is None else f"{percent(claim.tolerance)} % of the largest weight"
-        what += f" (none left out above one of them by more than {within})"
+        what += " " + tolerant_clause(None if claim.tolerance is None else percent(claim.tolerance))
     line = f"{what} at confidence {confidence_text(claim.confidence)}{target}"
     if not claim.tied:
         return f"{line}: {', '.join(names)}"
@@ -128,22 +128,9 @@ def sampling_line(stats: Stats) -> str | None:
 
 
 def reuse_line(stats: Stats) -> str | None:
-    """What became of the answers kept from earlier jobs (`stats.reuse`): checked and trusted,
-    discarded and why, or why none could be shared; None when there were none to speak of."""
-    reuse = stats.get("reuse") or {}
-    checked, reason = int(reuse.get("checked") or 0), reuse.get("reason")
-    if reuse.get("discarded"):
-        return f"reuse: kept answers discarded after asking {plural(checked, 'mask')} again: {reason}"
-    if reason:
-        return f"reuse: none ({reason})"
-    if checked:
-        return (f"reuse: {plural(stats.reused or 0, 'answer')} from earlier jobs, trusted after the tagger "
-                f"answered {checked} of them the same again")
-    return None
-
-
-def plural(count: int | None, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """What became of the answers kept from earlier jobs, as the page says it (phrases.reuse_text)."""
+    text = reuse_text(stats.get("reuse"), stats.reused)
+    return None if text is None else f"reuse: {text}"
 
 
 def self_check_table(explanation: Explanation, tag: str) -> str:

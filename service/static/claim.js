@@ -4,6 +4,7 @@
 import { element } from "./common.js";
 import { confidenceText, percent, percentRange } from "./numbers.js";
 import { timeSpan } from "./heatmap.js";
+import { tolerantClause } from "./phrases.js";
 
 export const STOP_REASONS = {
   converged: "converged",
@@ -39,8 +40,7 @@ function claimSentence(stability, name) {
   let what = stability.claimed >= stability.top_k ? `Top ${stability.claimed} claimed`
     : `${plural(stability.claimed, "component")} claimed (fewer than ${stability.top_k} matter)`;
   if (stability.kind === "tolerant") { // the claim is up to the tolerance: say so where the claim is said
-    const within = typeof stability.tolerance === "number" ? `${percent(stability.tolerance)} % of the largest weight` : "the tolerance";
-    what += ` (none left out above one of them by more than ${within})`;
+    what += ` ${tolerantClause(typeof stability.tolerance === "number" ? percent(stability.tolerance) : null)}`;
   }
   const tied = new Set(stability.tied);
   let members = stability.components.filter((i) => !tied.has(i)).map(name).join(", ");

@@ -8,6 +8,7 @@ import { $, KEY_EVENT, api, element, loadAudio, poller, setUpKeyForm, showProble
 import { STOP_REASONS, confidenceLabel, fillClaim, fillShares } from "./claim.js";
 import { paintHeatmap, paintLegend, timeSpan } from "./heatmap.js";
 import { fillParts } from "./parts.js";
+import { reuseText } from "./phrases.js";
 import { heatmapPainted, setUpVisuals } from "./visuals.js";
 
 const FORMAT = "flac"; // half the bytes of WAV, and every current browser plays it
@@ -161,21 +162,11 @@ function runFacts(job) {
     stopped: stats.stop_reason ? `${STOP_REASONS[stats.stop_reason] || stats.stop_reason}${rounds}` : null,
     samples: `${stats.samples} (${stats.unique_masks} distinct${stats.exhaustive ? ", all masks" : ""})`,
     "tagger calls": stats.reused ? `${stats.tagger_calls} (and ${stats.reused} answers reused from earlier jobs)` : stats.tagger_calls,
-    reuse: reuseFact(stats),
+    reuse: reuseText(stats),
     submitted: when(job.created_at),
     finished: when(job.finished_at),
     "kept until": when(job.expires_at),
   };
-}
-
-// What became of the answers kept from earlier jobs, in the CLI's words (tables.reuse_line).
-function reuseFact(stats) {
-  const reuse = stats.reuse || {};
-  const checked = reuse.checked || 0;
-  if (reuse.discarded) return `kept answers discarded after asking ${checked} mask${checked === 1 ? "" : "s"} again: ${reuse.reason}`;
-  if (reuse.reason) return `none (${reuse.reason})`;
-  if (checked) return `${stats.reused || 0} answer${stats.reused === 1 ? "" : "s"} from earlier jobs, trusted after the tagger answered ${checked} of them the same again`;
-  return null;
 }
 
 function fillFacts(list, facts) {
