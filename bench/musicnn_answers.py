@@ -255,7 +255,7 @@ def build(path: Path = CACHE, clip: Path = CLIP) -> dict:
 
 def _ask(run: Run, rows: list[int], url: str, session):
     from worker.querying import query_masks  # noqa: PLC0415
-    from worker.tagger.client import TaggerClient  # noqa: PLC0415
+    from worker.tagger_client.client import TaggerClient  # noqa: PLC0415
     from backend.tagger.spec import TaggerSpec  # noqa: PLC0415
 
     spec = TaggerSpec(url=url, protocol="oip", options={"model": MODEL}, sample_rate=SAMPLE_RATE,

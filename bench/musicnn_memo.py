@@ -116,7 +116,7 @@ class MusicnnMemo:
         if self._client is None:
             from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: PLC0415
             from backend.tagger.spec import TaggerSpec  # noqa: PLC0415
-            from worker.tagger.client import TaggerClient  # noqa: PLC0415
+            from worker.tagger_client.client import TaggerClient  # noqa: PLC0415
 
             url = self._stack.enter_context(musicnn_server(OUT / "musicnn_server.log"))
             session = guarded_session(NetworkPolicy.from_string("127.0.0.0/8"), pool_maxsize=CONCURRENCY)

@@ -38,7 +38,7 @@ from engine.sources import Sources  # noqa: E402
 from tests.integration.harness import Processes  # noqa: E402
 from tests.servers.top_labels import LABELS as TOP_LABELS  # noqa: E402
 from worker.querying import query_masks  # noqa: E402
-from worker.tagger.client import TaggerClient  # noqa: E402
+from worker.tagger_client.client import TaggerClient  # noqa: E402
 from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
 from backend.tagger.spec import TaggerSpec  # noqa: E402
 

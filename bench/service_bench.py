@@ -33,7 +33,7 @@ from engine.codec import decode, encode  # noqa: E402
 from engine.pipeline import ExplainSettings, explain  # noqa: E402
 from tests.integration.harness import Processes, start_api, start_tagger, start_worker  # noqa: E402
 from backend.config import Settings  # noqa: E402
-from worker.tagger.client import TaggerClient  # noqa: E402
+from worker.tagger_client.client import TaggerClient  # noqa: E402
 from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
 from backend.tagger.spec import TaggerSpec  # noqa: E402
 

@@ -61,7 +61,7 @@ from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
 from backend.tagger.spec import TaggerSpec  # noqa: E402
 from tests.integration.harness import (Processes, start_api, start_module_server, start_tagger,  # noqa: E402
                                        start_worker, wav_bytes)
-from worker.tagger.client import TaggerClient  # noqa: E402
+from worker.tagger_client.client import TaggerClient  # noqa: E402
 
 RATE, SECONDS, SEGMENTS, SAMPLES, BATCH, CONCURRENCY = 16000, 4.0, 5, 128, 16, 2
 WORKER_COUNTS = (1, 2, 4)

@@ -77,7 +77,7 @@ def sources_of(path: Path):
 def tagger(url: str):
     from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: PLC0415
     from backend.tagger.spec import TaggerSpec  # noqa: PLC0415
-    from worker.tagger.client import TaggerClient  # noqa: PLC0415
+    from worker.tagger_client.client import TaggerClient  # noqa: PLC0415
 
     spec = TaggerSpec(url=url, protocol="oip", options={"model": "MSD_musicnn"}, sample_rate=16000, channels=1,
                       batch_size=16, read_timeout=600.0)

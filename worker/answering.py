@@ -25,7 +25,7 @@ from worker.querying import query_masks
 from worker.redaction import Redactor
 from worker.reuse import NOT_SHARED, TURNED_OFF, ReuseReport, keys_to_check, moved
 from backend.store import Stage, Store
-from worker.tagger.client import TaggerClient
+from worker.tagger_client.client import TaggerClient
 
 
 class Answerer:

@@ -30,7 +30,7 @@ from worker.recovery import LeaseKeeper, take_over
 from backend.samples import samples_npz
 from worker.redaction import Redactor, header_secrets, redacting
 from backend.store import Stage
-from worker.tagger.client import CallStats, TaggerClient
+from worker.tagger_client.client import CallStats, TaggerClient
 from backend.tagger.spec import TaggerSpec
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import numpy as np
 from engine.errors import CancelledError, TaggerError
 from engine.mixing import Mixer
 from engine.tagger import Predictions, check_predictions
-from worker.tagger.client import Batch, TaggerClient
+from worker.tagger_client.client import Batch, TaggerClient
 
 OnAnswer = Callable[[list[int], Predictions], None]
 POLL_SECONDS = 0.25  # how often `keep_going` is asked while answers are awaited

@@ -15,7 +15,7 @@ from tests.integration.test_explain_end_to_end import RATE, SECONDS, submit_tone
 from tests.integration.test_faults import wait_for_progress
 from backend.stems import source_order
 from backend.job_request import settings_from_public
-from worker.tagger.client import TaggerClient
+from worker.tagger_client.client import TaggerClient
 from backend.tagger.netguard import NetworkPolicy, guarded_session
 from backend.tagger.spec import TaggerSpec
 

@@ -23,7 +23,7 @@ from engine.errors import InvalidOptionError, TaggerResponseError, TaggerUnreach
 from taggers.reference import LABELS
 from tests.integration.harness import start_server
 from tests.servers.top_labels import LABELS as TOP_LABELS, clip_scores, top
-from worker.tagger.client import TaggerClient
+from worker.tagger_client.client import TaggerClient
 from backend.tagger.spec import TaggerSpec
 
 ROOT = Path(__file__).resolve().parents[2]

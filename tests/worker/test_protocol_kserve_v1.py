@@ -15,7 +15,7 @@ import requests
 from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
 from tests.integration.harness import start_server
-from worker.tagger.client import TaggerClient
+from worker.tagger_client.client import TaggerClient
 from backend.tagger.spec import TaggerSpec
 
 ROOT = Path(__file__).resolve().parents[2]

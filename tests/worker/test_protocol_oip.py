@@ -17,7 +17,7 @@ import requests
 from engine.errors import TaggerResponseError, TaggerUnreachableError
 from taggers.reference import LABELS
 from tests.integration.harness import start_server
-from worker.tagger.client import TaggerClient
+from worker.tagger_client.client import TaggerClient
 from backend.tagger.protocols import oip
 from backend.tagger.spec import TaggerSpec
 

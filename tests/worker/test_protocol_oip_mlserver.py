@@ -4,7 +4,7 @@ import pytest
 
 from taggers.reference import band_levels
 from tests.taggers.test_mlserver_band_tagger import start_server, stop_server
-from worker.tagger.client import TaggerClient
+from worker.tagger_client.client import TaggerClient
 from backend.tagger.netguard import NetworkPolicy, guarded_session
 from backend.tagger.spec import TaggerSpec
 

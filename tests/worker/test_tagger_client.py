@@ -21,8 +21,8 @@ from engine.tagger import QUOTE_LIMIT
 from tests.integration.harness import start_server, start_tagger
 from tests.servers.top_labels import LABELS as TOP_LABELS
 from tests.worker.conftest import Recorder
-from worker.tagger.client import BACKOFF_BASE, CallStats, TaggerClient
-from worker.tagger.loading import LOAD_POLL_MAX, LoadingWait, ModelLoading
+from worker.tagger_client.client import BACKOFF_BASE, CallStats, TaggerClient
+from worker.tagger_client.loading import LOAD_POLL_MAX, LoadingWait, ModelLoading
 from backend.tagger.netguard import NetworkPolicy, RefusedAddressError, guarded_session
 from backend.tagger.protocols import json_batch
 from backend.tagger.spec import REDACTED, TaggerSpec
@@ -286,7 +286,7 @@ def test_a_slow_tagger_times_out(processes, make_client, sleep):
 
 
 def test_rate_limiter_spaces_request_starts():
-    from worker.tagger.client import RateLimiter
+    from worker.tagger_client.client import RateLimiter
 
     now = [100.0]
     slept = []

@@ -16,7 +16,7 @@ import pytest
 
 from engine.errors import TaggerUnreachableError
 from tests.integration.harness import start_server
-from worker.tagger.client import TaggerClient
+from worker.tagger_client.client import TaggerClient
 from backend.tagger.spec import TaggerSpec
 from backend.tagger.transport import PhaseTimeout
 

@@ -4,7 +4,7 @@ Retried: connection errors and timeouts, 429 (honouring Retry-After) and 5xx
 other than 501/505. Not retried: other 4xx (the request itself is wrong) and
 answers that do not fit the protocol (asking again gives the same nonsense).
 A 503 saying the model is still loading is waited out apart from the retries
-(worker/tagger/loading.py).
+(worker/tagger_client/loading.py).
 """
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ from engine.tagger import Predictions, quote
 from backend.tagger.netguard import refused_cause
 from backend.tagger.protocols import PROTOCOLS
 from backend.tagger.protocols.base import FilledPredictions, Outgoing
-from worker.tagger.loading import LOAD_WAIT, LoadingWait, ModelLoading, OnLoading, loading_estimate
-from worker.tagger.shaping import merge, shape
-from worker.tagger.stats import CallStats
+from worker.tagger_client.loading import LOAD_WAIT, LoadingWait, ModelLoading, OnLoading, loading_estimate
+from worker.tagger_client.shaping import merge, shape
+from worker.tagger_client.stats import CallStats
 from backend.tagger.spec import TaggerSpec
 from backend.tagger.transport import PhaseTimeout, RequestSendError, SendTimeoutError, causes
 
@@ -79,7 +79,7 @@ class TaggerClient:
         self._rng = rng or random.Random()
         self._limiter = RateLimiter(spec.max_rps, sleep=sleep)
         self._loading = LoadingWait(load_wait, sleep=sleep, clock=clock, on_loading=on_loading)
-        # The guarded session's pools apply `send` while the request is written (worker/tagger/transport.py).
+        # The guarded session's pools apply `send` while the request is written (worker/tagger_client/transport.py).
         self._timeout = PhaseTimeout(connect=spec.connect_timeout, read=spec.read_timeout,
                                      send=spec.send_timeout or spec.read_timeout)
         self._prepared = None

@@ -1,1 +1,0 @@
-"""Clients for the remote taggers whose predictions are explained."""
