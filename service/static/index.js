@@ -112,9 +112,9 @@ function explanationRequest() {
   return request;
 }
 
-/** The `sampling` part: the strategy, the claim's confidence and size, an adaptive run's cap. */
+/** The `sampling` part: the strategy, the claim's kind, confidence and size, an adaptive run's cap. */
 function sampling() {
-  const chosen = { strategy: samplingChoice() };
+  const chosen = { strategy: samplingChoice(), claim: $("claim").value };
   optionalFraction("confidence", (value) => { chosen.confidence = value; });
   optionalNumber("claim-k", (value) => { chosen.top_k = value; });
   if (chosen.strategy === "adaptive") optionalNumber("max-samples", (value) => { chosen.max_samples = value; });

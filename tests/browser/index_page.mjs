@@ -32,6 +32,7 @@ await session({ key: null, out: args.out, timeout: TIMEOUT }, async (page, seen)
   report.stages = await followToTheEnd(page);
   report.final_stage = await page.getAttribute("#view", "data-stage");
   report.heatmap_cells = await page.locator("#heatmap [data-component]").count();
+  report.claim_summary = await page.textContent("#claim-summary");
   await page.goto(`${args.base}/`);
   await page.waitForSelector("#jobs tbody tr");
   report.listed = await page.$$eval("#jobs tbody tr", (rows) => rows.map((r) => ({
@@ -61,6 +62,7 @@ async function fillForm(page) {
   await page.fill("#samples", "128");
   await page.fill("#confidence", "0.9");
   await page.fill("#claim-k", "2");
+  await page.selectOption("#claim", "tolerant");
 }
 
 /** Which sampling choice is checked, and which of its number fields are open. */
