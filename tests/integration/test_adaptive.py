@@ -97,8 +97,9 @@ def test_a_tolerant_claim_on_an_exact_tie_names_one_of_it_up_to_the_tolerance(ap
     assert len(stability["components"]) == 1 and set(stability["components"]) <= basses
 
 
-def test_same_seed_same_stop_and_explanation_in_process_and_through_the_service(api, tagger, worker, settings):
-    response = submit_tones(api, tagger, **adaptive(top_k=2), seed=5)
+@pytest.mark.parametrize("claim", ["strict", "tolerant"])
+def test_same_seed_same_stop_and_explanation_in_process_and_through_the_service(api, tagger, worker, settings, claim):
+    response = submit_tones(api, tagger, **adaptive(top_k=2, claim=claim), seed=5)
     body = api.wait(response.json()["id"])
     assert body["stage"] == "finished", body["error"]
     request = body["request"]
@@ -112,6 +113,7 @@ def test_same_seed_same_stop_and_explanation_in_process_and_through_the_service(
     for ours, theirs in zip(local.tags, service["tags"]):
         np.testing.assert_allclose(ours.weights, theirs["weights"], rtol=0, atol=1e-12)
         assert ours.stability["confidence"] == pytest.approx(theirs["stability"]["confidence"], abs=1e-12)
+        assert (ours.stability["components"], ours.stability["kind"]) == (theirs["stability"]["components"], claim)
 
 
 def test_a_killed_worker_resumes_an_adaptive_run_without_asking_a_mask_twice(api, processes, settings):
