@@ -43,14 +43,13 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from bench.worker_stems import worker_stems  # noqa: E402
+from bench.worker_stems import MODEL_DIR, worker_stems  # noqa: E402
 from engine.codec import decode  # noqa: E402
 from engine.components import Component  # noqa: E402
 from engine.mixing import Mixer  # noqa: E402
 from engine.pipeline import ExplainSettings, factorize  # noqa: E402
 from engine.surrogate import SurrogateFit, SurrogateOptions, fit_surrogates  # noqa: E402
 
-MODEL_DIR = Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")).resolve()
 CLIP = MODEL_DIR / "audio_example.mp3"
 CACHE = ROOT / "bench" / "output" / "musicnn_answers.npz"
 MUSICNN_PYTHON = ROOT / ".venv-musicnn" / "bin" / "python"

@@ -170,8 +170,9 @@ def run_once(case: Case, factorization: Factorization, seed: int, sampling: Samp
             outcomes.append(Outcome(calls, False, False, False, claim.confidence, claim.converged, 0.0, settled, at))
             continue
         top3 = set(np.argsort(-np.asarray(tag.weights))[:TOP_K]) == set(np.argsort(-reference)[:TOP_K])
-        adaptive = settings.sampling_plan().strategy.value == "adaptive"
-        holds = claim_right(claim, reference, adaptive and settings.sampling_plan().claim.value == "tolerant")
+        plan = settings.sampling_plan()
+        adaptive = plan.strategy.value == "adaptive"
+        holds = claim_right(claim, reference, adaptive and plan.claim.value == "tolerant")
         right = holds if adaptive else top3
         passes = np.mean([row.still_top for row in tag.self_check]) if tag.self_check else 0.0
         outcomes.append(Outcome(calls, right, holds, top3, claim.confidence, claim.converged, passes, settled, at))

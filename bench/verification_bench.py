@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -41,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from bench.real_clips import CLIPS as REAL_CLIPS, OUT as REAL_DIR  # noqa: E402
 from bench.study_musicnn import CLIPS as STUDY_DIR, NAMES as STUDY_NAMES, start_musicnn  # noqa: E402
-from bench.worker_stems import worker_stems  # noqa: E402
+from bench.worker_stems import MODEL_DIR, worker_stems  # noqa: E402
 from engine.codec import decode  # noqa: E402
 from engine.pipeline import explain  # noqa: E402
 from engine.settings import ExplainSettings, FaithfulnessSettings  # noqa: E402
@@ -49,7 +48,6 @@ from tests.integration.harness import Processes  # noqa: E402
 
 OUT = ROOT / "bench" / "output"
 MEMO = OUT / "musicnn-verification-memo.bin"
-MODEL_DIR = Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")).resolve()
 EXAMPLE = MODEL_DIR / "audio_example.mp3"
 MODES = ("silence", "cut", "silence/cut")  # off, or off/check_off
 K = 3

@@ -199,7 +199,7 @@ def _material(weights, se, tau, df, budget) -> np.ndarray:
 def _settle_pair(statements: _Statements, weights, covariance, i: int, j: int, tau: float, df: float) -> None:
     """i above j, or i and j equal within the tolerance: whichever is surer (a tie first, when both are)."""
     gap = weights[i] - weights[j]
-    se = float(np.sqrt(max(covariance[i, i] + covariance[j, j] - 2 * covariance[i, j], 0.0)))
+    se = _difference_se(covariance, i, j)
     p_tie = float(max(marginal_p(tau - gap, se, df), marginal_p(tau + gap, se, df)))
     p_order = float(marginal_p(gap, se, df))
     difference = statements.difference(i, j)
@@ -217,9 +217,13 @@ def _settle_pair(statements: _Statements, weights, covariance, i: int, j: int, t
 def _within_tolerance(statements: _Statements, weights, covariance, i: int, j: int, tau: float,
                       df: float) -> None:
     """j (left out) is not above i (claimed) by more than the tolerance: w_i − w_j + τ > 0."""
-    se = float(np.sqrt(max(covariance[i, i] + covariance[j, j] - 2 * covariance[i, j], 0.0)))
-    p = float(marginal_p(weights[i] - weights[j] + tau, se, df))
+    p = float(marginal_p(weights[i] - weights[j] + tau, _difference_se(covariance, i, j), df))
     statements.add(statements.difference(i, j), tau, p, i)
+
+
+def _difference_se(covariance: np.ndarray, i: int, j: int) -> float:
+    """The standard error of w_i − w_j."""
+    return float(np.sqrt(max(covariance[i, i] + covariance[j, j] - 2 * covariance[i, j], 0.0)))
 
 
 def weight_errors(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

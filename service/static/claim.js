@@ -4,7 +4,7 @@
 import { element } from "./common.js";
 import { confidenceText, percent, percentRange } from "./numbers.js";
 import { timeSpan } from "./heatmap.js";
-import { tolerantClause } from "./phrases.js";
+import { plural, tolerantClause } from "./phrases.js";
 
 export const STOP_REASONS = {
   converged: "converged",
@@ -25,10 +25,6 @@ export function confidenceLabel(job) {
 
 function signed(weight) {
   return weight >= 0 ? `+${weight.toFixed(4)}` : `−${Math.abs(weight).toFixed(4)}`;
-}
-
-function plural(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** One sentence: what is claimed, how sure, and the ties. */

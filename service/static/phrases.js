@@ -2,7 +2,8 @@
 // tests/browser/test_phrases.py runs this file in node and compares every text with the client's.
 // No imports, so that node can load it on its own; numbers come in already written (numbers.js).
 
-function plural(count, noun) {
+/** "1 clip", "3 clips". */
+export function plural(count, noun) {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 

@@ -6,6 +6,7 @@
 // `audiolime study` prints them.
 import { $, KEY_EVENT, api, element, poller, setUpKeyForm, showProblem, viewUrl, when } from "./common.js";
 import { percent, percentRange } from "./numbers.js";
+import { plural } from "./phrases.js";
 
 const ENDED = ["finished", "failed", "cancelled"];
 const NONE = "—";
@@ -209,8 +210,4 @@ function fillFacts(list, facts) {
     if (value === undefined || value === null || value === "") continue;
     list.append(element("dt", {}, name), element("dd", {}, String(value)));
   }
-}
-
-function plural(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

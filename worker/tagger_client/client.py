@@ -79,7 +79,7 @@ class TaggerClient:
         self._rng = rng or random.Random()
         self._limiter = RateLimiter(spec.max_rps, sleep=sleep)
         self._loading = LoadingWait(load_wait, sleep=sleep, clock=clock, on_loading=on_loading)
-        # The guarded session's pools apply `send` while the request is written (worker/tagger_client/transport.py).
+        # The guarded session's pools apply `send` while the request is written (backend/tagger/transport.py).
         self._timeout = PhaseTimeout(connect=spec.connect_timeout, read=spec.read_timeout,
                                      send=spec.send_timeout or spec.read_timeout)
         self._prepared = None
