@@ -76,7 +76,8 @@ real-clips: setup
 bench-verification: setup musicnn-venv study-clips real-clips
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/verification_bench.py
 
-# Adaptive sampling against references; the example clip's finer layouts ask musicnn about every mask they
+# Adaptive sampling against references (the border cases, 1,000 seeds each, measure calibration where it binds);
+# the example clip's finer layouts ask musicnn about every mask they
 # draw once (about two hours on a fresh machine, remembered in bench/output), then replay.
 bench-sampling: setup musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/sampling_bench.py

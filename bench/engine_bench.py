@@ -20,9 +20,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_DIR = Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")).resolve()
-os.environ["MODEL_PATH"] = str(MODEL_DIR)  # spleeter reads it at import time
 sys.path.insert(0, str(ROOT))
+
+from bench.worker_stems import MODEL_DIR  # noqa: E402
+
+os.environ["MODEL_PATH"] = str(MODEL_DIR)  # spleeter reads it at import time
 
 import numpy as np  # noqa: E402
 

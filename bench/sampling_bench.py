@@ -16,6 +16,13 @@ Cases, each with a reference explanation:
             them in bench/output: a first run asks about an hour of musicnn per layout, a rerun
             replays); the reference is a fixed run of 16,384. --memo-seeds seeds (10), which
             measure calls, not calibration.
+  border    where calibration can be measured (tests/border.py): a tagger linear in 2 x 10 components
+            plus noise that no linear surrogate can read (its kernel-weighted linear part projected
+            out, so the exact answer, the fit on all 2^20 masks, is the weights themselves), its third
+            and fourth weights set at a claim's boundary: 0.02 tolerances apart (a near tie: a tie is right, either order
+            is a statement at its boundary) and 1.05 apart (just not a tie: a tie claimed is wrong by
+            5 % of a tolerance). Far from every boundary any valid claim is right more often than its
+            confidence; here a claim at c that is earned, not overpaid, is right in about c of runs.
 For each seed (200 by default: enough to tell a calibration of 0.95 from 1.0, whose 95 % Wilson
 interval with 200 of 200 right is [0.981, 1]), adaptive runs with paired draws are made three times
 on the same masks: with the default inference (`sequential`: the claim's statements tested together
@@ -30,7 +37,7 @@ is scored against the reference:
                above a claimed one by more than the reference's tolerance; for fixed runs, which
                claim nothing, the top-3 set equals the reference's
   top-3 set    the run's three largest weights are the reference's three (the same test for all)
-  calibration  among runs claiming confidence >= 0.95, the fraction whose claim holds, with its 95 %
+  calibration  among runs claiming confidence >= c (0.95; --confidence), the fraction whose claim holds, with its 95 %
                Wilson interval (fixed runs make the same claim at their one look)
   top-1 settled at  the calls after which every tag's top component was certain (the confident prefix)
   self-check   the fraction of the top-k mixes (k = 1..3) on which the tag stays on top of the tagger's scores,
@@ -40,9 +47,11 @@ Calls are distinct masks, the checks' mixes (self-check, baseline, verified part
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +68,7 @@ from engine.sampling import SamplingSettings  # noqa: E402
 from engine.segments import equal_segments  # noqa: E402
 from engine.settings import ExplainSettings  # noqa: E402
 from engine.sources import Sources  # noqa: E402
+from engine.surrogate import SurrogateOptions, fit_surrogates  # noqa: E402
 from engine.tagger import Predictions  # noqa: E402
 
 TOP_K, TOLERANCE, TARGET = 3, 0.1, 0.95
@@ -96,7 +106,6 @@ def musicnn_case(n_tags: int = 1) -> Case:
 
 
 def reference_weights(case: Case, masks: np.ndarray, counts: np.ndarray) -> dict:
-    from engine.surrogate import SurrogateOptions, fit_surrogates
 
     columns = [case.labels.index(t) for t in case.tags]
     fits = fit_surrogates(masks, case.score(masks)[:, columns], SurrogateOptions(), counts=counts)
@@ -128,6 +137,17 @@ def synthetic_case() -> Case:
     drawn = _deduplicate(MaskStream(50, 10**6).first(16384))
     case.reference = reference_weights(case, drawn.unique, drawn.counts)
     return case
+
+
+BORDER_GAPS = (0.02, 1.05)  # tolerances between the third and fourth weights (tests/border.py)
+
+
+def border_case(gap: float) -> Case:
+    from tests.border import LABELS, border_tagger
+
+    weights, score = border_tagger(gap, TOLERANCE, REFERENCE_SEED)
+    name = f"border, 3rd and 4th {gap} tolerances apart ({'a near tie' if gap < 1 else 'just not a tie'})"
+    return Case(name, ["accompaniment", "vocals"], 10, list(LABELS), ["border"], score, {"border": weights})
 
 
 @dataclass
@@ -211,16 +231,16 @@ def wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool) -> dict:
+def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool, target: float = TARGET) -> dict:
     flat = [o for run in outcomes for o in run]
     calls = np.array([run[0].calls for run in outcomes])
-    sure = [o for o in flat if o.confidence >= TARGET]
+    sure = [o for o in flat if o.confidence >= target]
     hits = sum(o.claim_right for o in sure)
     low, high = wilson(hits, len(sure))
     row = {"design": label, "median calls": int(np.median(calls)), "p90 calls": int(np.percentile(calls, 90)),
            "converged": np.mean([all(o.converged for o in run) for run in outcomes]),
            "top-1 settled at": int(np.median([run[0].first_settled for run in outcomes])),
-           "claims >= 0.95": len(sure) / len(flat)}
+           f"claims >= {target}": len(sure) / len(flat)}
     if len(outcomes[0]) > 1:  # several tags: what each one's claim took alone (the slowest sets the run's)
         row["each tag converged at"] = ", ".join(str(int(np.median([run[t].converged_at for run in outcomes])))
                                                  for t in range(len(outcomes[0])))
@@ -241,24 +261,45 @@ def print_table(case: str, rows: list[dict]) -> None:
         print("  " + " | ".join(f"{c:>14}" for c in cells))
 
 
-def evaluate(case: Case, seeds: int, fixed: bool) -> list[dict]:
+def runs(case: Case, factorization: Factorization, seeds: int, sampling: SamplingSettings | None,
+         samples: int | None, parallel: bool) -> list[list[Outcome]]:
+    """Every seed's run, in seed order; a case whose answers are computed or replayed (no tagger to
+    ask) runs on every core, each seed alone as it would run in sequence."""
+    global _SHARED
+    cores = os.cpu_count() or 1
+    if not parallel or cores < 2:
+        return [run_once(case, factorization, seed, sampling, samples) for seed in range(seeds)]
+    _SHARED = (case, factorization, sampling, samples)
+    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_run_seed, range(seeds), chunksize=max(1, seeds // (8 * cores))))
+
+
+_SHARED = None  # what forked workers inherit: the case (its answers are a closure, not picklable) and settings
+
+
+def _run_seed(seed: int) -> list[Outcome]:
+    case, factorization, sampling, samples = _SHARED
+    return run_once(case, factorization, seed, sampling, samples)
+
+
+def evaluate(case: Case, seeds: int, fixed: bool, target: float = TARGET, parallel: bool = True) -> list[dict]:
     """Today's default (paired draws, the joint law, looks paid by their crossing chance) against the
     older estimator (union bound, Bonferroni over looks) on the same seeds, hence the same masks."""
     factorization = layout(case.sources, case.segments)
     rows, started = [], time.perf_counter()
     has_reference = bool(case.reference)
     for inference, kind in (("sequential", "strict"), ("bonferroni", "strict"), ("sequential", "tolerant")):
-        sampling = SamplingSettings(top_k=TOP_K, tolerance=TOLERANCE, confidence=TARGET, design="paired",
+        sampling = SamplingSettings(top_k=TOP_K, tolerance=TOLERANCE, confidence=target, design="paired",
                                     inference=inference, claim=kind)
-        outcomes = [run_once(case, factorization, seed, sampling, None) for seed in range(seeds)]
+        outcomes = runs(case, factorization, seeds, sampling, None, parallel)
         rows.append(summarise(f"adaptive, {inference}" + (", tolerant" if kind == "tolerant" else ""),
-                              outcomes, has_reference))
+                              outcomes, has_reference, target))
     for row in rows:
         row["calls vs older"] = f"{row['median calls'] / rows[1]['median calls']:.2f}x"
     rows[1]["calls vs older"] = "1x"
     if fixed:
-        outcomes = [run_once(case, factorization, seed, None, 2048) for seed in range(seeds)]
-        rows.append(summarise("fixed 2048", outcomes, has_reference))
+        outcomes = runs(case, factorization, seeds, None, 2048, parallel)
+        rows.append(summarise("fixed 2048", outcomes, has_reference, target))
         rows[-1]["calls vs older"] = f"{rows[-1]['median calls'] / rows[1]['median calls']:.2f}x"
     for row in rows:
         row.update(tags=", ".join(case.tags), seeds=seeds)
@@ -307,22 +348,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=200, help="seeds of the replayed cases (calibration)")
     parser.add_argument("--memo-seeds", type=int, default=10,
                         help="seeds of the example-clip layouts, whose new masks musicnn must be asked about")
-    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic,example-2x10,example-3x10")
+    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic,border,example-2x10,example-3x10")
+    parser.add_argument("--border-seeds", type=int, default=1000,
+                        help="seeds of the border cases (1,000: a calibration of 0.95 has a Wilson interval "
+                             "about +-0.013, enough to place it between c and c + 0.04)")
+    parser.add_argument("--confidence", type=float, default=TARGET, help="the claims' confidence c (0.95)")
     args = parser.parse_args(argv)
     print(__doc__.split("\n\n")[1])
-    cases = args.cases.split(",")
+    cases, target = args.cases.split(","), args.confidence
     if "musicnn" in cases:
-        evaluate(musicnn_case(), args.seeds, fixed=True)
+        evaluate(musicnn_case(), args.seeds, fixed=True, target=target)
     if "musicnn-tags" in cases:
-        evaluate(musicnn_case(3), args.seeds, fixed=True)
+        evaluate(musicnn_case(3), args.seeds, fixed=True, target=target)
     if "synthetic" in cases:
-        evaluate(synthetic_case(), args.seeds, fixed=False)
+        evaluate(synthetic_case(), args.seeds, fixed=False, target=target)
+    if "border" in cases:
+        for gap in BORDER_GAPS:
+            evaluate(border_case(gap), args.border_seeds, fixed=False, target=target)
     for layout in ("2x10", "3x10"):
         if f"example-{layout}" in cases:
             from bench.musicnn_memo import MusicnnMemo
 
             with MusicnnMemo(layout) as memo:
-                evaluate(example_case(memo), args.memo_seeds, fixed=False)
+                evaluate(example_case(memo), args.memo_seeds, fixed=False, target=target, parallel=False)
                 print("  " + memo.report(), flush=True)
 
 

@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import redis  # noqa: E402
 import requests  # noqa: E402
 
+from bench.worker_stems import MODEL_DIR  # noqa: E402
 from engine.codec import decode, encode  # noqa: E402
 from engine.pipeline import ExplainSettings, explain  # noqa: E402
 from tests.integration.harness import Processes, start_api, start_tagger, start_worker  # noqa: E402
@@ -38,7 +39,6 @@ from backend.tagger.netguard import NetworkPolicy, guarded_session  # noqa: E402
 from backend.tagger.spec import TaggerSpec  # noqa: E402
 
 SECONDS, SEGMENTS, SAMPLES, BATCH, POLLERS, POLLS_EACH = 30, 10, 2048, 16, 20, 100
-MODEL_DIR = Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")).resolve()
 REDIS_URL = os.environ.get("AUDIOLIME_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 

@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 import requests  # noqa: E402
 
+from bench.worker_stems import MODEL_DIR  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.study_report import build_report  # noqa: E402
 from tests.integration.harness import Processes, start_api, start_worker  # noqa: E402
@@ -227,7 +228,7 @@ def run(args) -> None:
         raise SystemExit(f"missing clips {missing} in {CLIPS}: run bench/study_clips.py (make study-clips)")
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(redis_url=REDIS_URL, key_prefix=prefix, queue_name=f"{prefix}-queue",
-                        model_dir=Path(os.environ.get("AUDIOLIME_MODEL_DIR", ROOT / "models")),
+                        model_dir=MODEL_DIR,
                         tagger_allowed_networks="127.0.0.0/8")
     processes = Processes(Path(tempfile.mkdtemp(prefix="audiolime-study-musicnn-")))
     print(f"logs in {processes.logs}", flush=True)
