@@ -26,7 +26,8 @@ from .errors import TaggerError
 from .explanation import Explanation, TagExplanation
 from .mixing import Off
 from .perturbations import Heard, answer_key, mask_key
-from .sampling import ClaimKind, MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
+from .adjustment import adjusted_fits, adjusted_with_covariance
+from .sampling import ClaimKind, Estimator, MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
 from .sequential import Inference, Looks
 from .settings import ExplainSettings
 from .stability import claim, group_shares, ridge_with_covariance, weight_errors
@@ -246,12 +247,21 @@ class Explainer:
         distinct, rows, units, scores = self._sample()
         options = self.settings.surrogate
         kernel = kernel_weights(distinct, options.kernel_width)
+        if self._adjusted:
+            stats, intercepts = adjusted_with_covariance(distinct, rows, units, scores[:, self.targets], kernel,
+                                                         options.alpha, options.kernel_width)
+            return distinct, rows, scores, stats, intercepts
         stats = ridge_with_covariance(distinct, rows, units, scores[:, self.targets], kernel, options.alpha,
                                       self.exhaustive)
-        return distinct, rows, scores, stats
+        return distinct, rows, scores, stats, None
+
+    @property
+    def _adjusted(self) -> bool:
+        """Regression adjustment samples what pairs of components leave; every mask asked leaves nothing."""
+        return self.plan.estimator is Estimator.ADJUSTED and not self.exhaustive
 
     def _claims(self) -> list:
-        _, _, _, stats = self._fit()
+        stats = self._fit()[3]
         sampling = self.plan
         tolerant = sampling.claim is ClaimKind.TOLERANT
         return [claim(stats.weights[t], stats.covariance[t], stats.df, sampling.top_k, sampling.tolerance,
@@ -267,14 +277,18 @@ class Explainer:
     def explained(self) -> list[TagExplanation]:
         """The surrogates of the explained tags: all tags fitted together (one ridge solve); should
         that fail, each alone, so a tag that cannot be fitted is reported on that tag only."""
-        distinct, rows, scores, stats = self._fit()
+        distinct, rows, scores, stats, intercepts = self._fit()
         counts = np.bincount(rows, minlength=len(distinct))
         targets = scores[:, self.targets]
-        try:
-            fits = fit_surrogates(distinct, targets, self.settings.surrogate, counts=counts)
-        except FIT_ERRORS:
-            fits = [_fit_one(distinct, targets[:, [t]], self.settings.surrogate, counts)
-                    for t in range(len(self.targets))]
+        if intercepts is not None:  # the adjusted estimate is the surrogate
+            fits = adjusted_fits(distinct, targets, counts, stats.weights, intercepts,
+                                 self.settings.surrogate.kernel_width)
+        else:
+            try:
+                fits = fit_surrogates(distinct, targets, self.settings.surrogate, counts=counts)
+            except FIT_ERRORS:
+                fits = [_fit_one(distinct, targets[:, [t]], self.settings.surrogate, counts)
+                        for t in range(len(self.targets))]
         tags = []
         for t, (target, fit) in enumerate(zip(self.targets, fits)):
             original = float(scores[0, target])
@@ -290,8 +304,11 @@ class Explainer:
         return tags
 
     def _stability(self, t: int, draws: int, distinct: int) -> dict:
+        fit = ("regression-adjusted weighted ridge (pairs of components fitted on one half of the draws and "
+               "projected over every mask, the rest regressed on the other half, the halves swapped)"
+               if self._adjusted else "weighted ridge")
         method = ("exact: every mask asked once" if self.exhaustive else
-                  f"cluster-robust sandwich covariance of the weighted ridge ({self.plan.design.value} draws), "
+                  f"cluster-robust sandwich covariance of the {fit} ({self.plan.design.value} draws), "
                   f"t quantiles, {self._paying()}")
         if self.settings.surrogate.feature_selection is not FeatureSelection.NONE:
             method += "; the claim is about the full ridge fit (feature selection not applied)"

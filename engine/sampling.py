@@ -36,6 +36,13 @@ class ClaimKind(str, Enum):
     TOLERANT = "tolerant"  # no component left out is above a claimed one by more than the tolerance
 
 
+class Estimator(str, Enum):
+    """How the weights are estimated from the answered masks (the same weights, LIME's fit with
+    unlimited masks, either way)."""
+    PLAIN = "plain"  # LIME's kernel-weighted ridge on the masks
+    ADJUSTED = "adjusted"  # regression-adjusted: pairs of components fitted and projected exactly (adjustment.py)
+
+
 class StopReason(str, Enum):
     CONVERGED = "converged"
     MAX_SAMPLES = "max_samples"
@@ -63,11 +70,13 @@ class SamplingSettings:
     design: Design | None = None  # None: paired for adaptive runs, independent (LIME's) for fixed ones
     inference: Inference = Inference.SEQUENTIAL  # how a claim's confidence is computed (stability.py)
     claim: ClaimKind = ClaimKind.STRICT  # what the claim says
+    estimator: Estimator = Estimator.PLAIN  # how the weights are estimated
 
     def __post_init__(self):
         object.__setattr__(self, "strategy", _parse(Strategy, self.strategy, "sampling strategy"))
         object.__setattr__(self, "inference", _parse(Inference, self.inference, "sampling inference"))
         object.__setattr__(self, "claim", _parse(ClaimKind, self.claim, "sampling claim"))
+        object.__setattr__(self, "estimator", _parse(Estimator, self.estimator, "sampling estimator"))
         if self.design is not None:
             object.__setattr__(self, "design", _parse(Design, self.design, "sampling design"))
         for name in ("top_k", "min_samples", "max_samples", "round_size"):
@@ -91,6 +100,7 @@ class SamplingSettings:
         data["design"] = self.design.value if self.design is not None else None
         data["inference"] = self.inference.value
         data["claim"] = self.claim.value
+        data["estimator"] = self.estimator.value
         return data
 
     def resolved(self, samples: int | None) -> "SamplingSettings":

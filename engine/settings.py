@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 from .components import DEFAULT_FADE_SECONDS, MAX_FADE_SECONDS
 from .errors import InvalidOptionError
 from .mixing import Off
-from .sampling import SamplingSettings, Strategy
-from .surrogate import SurrogateOptions
+from .sampling import Estimator, SamplingSettings, Strategy
+from .surrogate import FeatureSelection, SurrogateOptions
 
 
 FAITHFULNESS_FIELDS = {"random", "deletion"}  # the request's names (see FaithfulnessSettings.to_dict)
@@ -115,6 +115,13 @@ class ExplainSettings:
             object.__setattr__(self, "surrogate", SurrogateOptions(**self.surrogate))
         if isinstance(self.sampling, dict):
             object.__setattr__(self, "sampling", SamplingSettings(**self.sampling))
+        selection = self.surrogate.feature_selection
+        selects = selection is not FeatureSelection.NONE and not (
+            selection is FeatureSelection.AUTO and self.surrogate.num_features is None)  # auto: all, unless limited
+        if self.sampling is not None and self.sampling.estimator is Estimator.ADJUSTED and selects:
+            raise InvalidOptionError("sampling.estimator 'adjusted' estimates every component's weight; it does "
+                                     f"not select features (surrogate.feature_selection "
+                                     f"{self.surrogate.feature_selection.value!r}): use one or the other")
         object.__setattr__(self, "faithfulness", _faithfulness(self.faithfulness, self.self_check_k))
         if isinstance(self.verification, dict):
             object.__setattr__(self, "verification", VerificationSettings.from_dict(self.verification))

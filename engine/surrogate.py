@@ -118,7 +118,7 @@ def _fit_selected(masks, scores, weights, selected: list[int], alpha: float) -> 
         coef = coefs[t]
         full[selected] = coef
         intercept = float(intercepts[t])
-        fits.append(SurrogateFit(full, intercept, _weighted_r2(scores[:, t], predicted[:, t], weights),
+        fits.append(SurrogateFit(full, intercept, weighted_r2(scores[:, t], predicted[:, t], weights),
                                  float(intercept + coef.sum()), list(selected)))
     return fits
 
@@ -130,7 +130,7 @@ def _numerical_zeros(coefs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.where(np.abs(coefs) <= ROUNDING_ZERO * scale, 0.0, coefs)
 
 
-def _weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> float:
+def weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> float:
     mean = np.average(truth, weights=weights)
     total = np.sum(weights * (truth - mean) ** 2)
     if total == 0.0:
@@ -157,7 +157,7 @@ def _forward_selection(masks, target, weights, n_features, alpha) -> list[int]:
 
 def _ridge_r2(x, target, weights, alpha) -> float:
     model = Ridge(alpha=alpha, fit_intercept=True).fit(x, target, sample_weight=weights)
-    return _weighted_r2(target, model.predict(x), weights)
+    return weighted_r2(target, model.predict(x), weights)
 
 
 def _highest_weights(masks, target, weights, n_features, alpha) -> list[int]:
