@@ -30,7 +30,7 @@ import numpy as np
 from .stability import Fit, ridge_with_covariance
 from .surrogate import SurrogateFit, kernel_weights, weighted_r2
 
-PENALTIES = np.array([0.01, 0.1, 1.0, 10.0, 100.0])  # × the mean eigenvalue of g's weighted Gram
+PENALTIES = np.array([1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0])  # × the mean eigenvalue of g's weighted Gram
 
 
 def adjusted_with_covariance(masks: np.ndarray, rows: np.ndarray, units: np.ndarray, scores: np.ndarray,
@@ -38,24 +38,26 @@ def adjusted_with_covariance(masks: np.ndarray, rows: np.ndarray, units: np.ndar
     """(Fit, intercepts (T,)) of the regression-adjusted estimate; the arguments as ridge_with_covariance's."""
     masks = np.asarray(masks, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64).reshape(len(masks), -1)
-    n_units = int(units.max()) + 1 if len(units) else 0
-    projection = Projection(masks.shape[1], kernel_width)
     halves = [units % 2 == 0, units % 2 == 1]
-    weights, intercepts, covariances, df = [], [], [], 0.0
-    for fitted_on, corrected in (halves, halves[::-1]):
-        if n_units < 4 or not fitted_on.any() or not corrected.any():
-            return _unknown(masks.shape[1], scores.shape[1]), np.zeros(scores.shape[1])
-        g = Pairs.fit(masks, rows[fitted_on], scores, kernel)
-        residual = scores - g.predict(masks)
+    if (int(units.max()) + 1 if len(units) else 0) < 4 or not all(h.any() for h in halves):
+        return _unknown(masks.shape[1], scores.shape[1]), np.zeros(scores.shape[1])
+    fitted = [Pairs.fit(masks, rows[h], scores, kernel) for h in halves]
+    predictions = [g.predict(masks) for g in fitted]
+    # what g's own error may add: the two halves' g differ by about √2 times it
+    wobble = (predictions[0] - predictions[1]) / np.sqrt(2.0)
+    projection = Projection(masks.shape[1], kernel_width)
+    weights, intercepts, covariance, df = [], [], 0.0, 0.0
+    for corrected, g, predicted in ((halves[1], fitted[0], predictions[0]), (halves[0], fitted[1], predictions[1])):
         _, corrected_units = np.unique(units[corrected], return_inverse=True)
-        fit = ridge_with_covariance(masks, rows[corrected], corrected_units, residual, kernel, alpha,
-                                    spent=g.freedom)
+        residual = scores - predicted
+        fit = ridge_with_covariance(masks, rows[corrected], corrected_units, residual, kernel, alpha)
+        error = ridge_with_covariance(masks, rows[corrected], corrected_units, wobble, kernel, alpha)
         g_intercept, g_weights = projection.of(g)
         weights.append(g_weights + fit.weights)
         intercepts.append(g_intercept + _intercept(masks, rows[corrected], kernel, residual, fit.weights))
-        covariances.append(fit.covariance)
+        covariance = covariance + (fit.covariance + error.covariance) / 4.0
         df += fit.df
-    return Fit(np.mean(weights, axis=0), (covariances[0] + covariances[1]) / 4.0, df), np.mean(intercepts, axis=0)
+    return Fit(np.mean(weights, axis=0), covariance, df), np.mean(intercepts, axis=0)
 
 
 def adjusted_fits(masks: np.ndarray, scores: np.ndarray, counts: np.ndarray, weights: np.ndarray,
@@ -83,13 +85,8 @@ def _intercept(masks, rows, kernel, residual, weights) -> np.ndarray:
 class Pairs:
     """g: the answers as a ridge fit on the components and every pair of them (one penalty per tag)."""
 
-    def __init__(self, d: int, intercepts: np.ndarray, linear: np.ndarray, pairs: np.ndarray,
-                 freedom: np.ndarray):
+    def __init__(self, d: int, intercepts: np.ndarray, linear: np.ndarray, pairs: np.ndarray):
         self.d, self.intercepts, self.linear, self.pairs = d, intercepts, linear, pairs  # (T,), (T, d), (T, d, d)
-        # its effective degrees of freedom (T,): the residuals it leaves are as uncertain as if that many
-        # more parameters had been fitted to them (the second-order error of cross-fitting, which is
-        # not small when g has hundreds of features and a half holds a hundred units)
-        self.freedom = freedom
 
     @staticmethod
     def features(masks: np.ndarray) -> np.ndarray:
@@ -113,20 +110,19 @@ class Pairs:
         for penalty in PENALTIES * scale:  # generalised cross-validation, per tag
             shrink = squares / (squares + penalty)
             residual = root * (y - y_mean) - left @ (shrink[:, None] * projected)
-            freedom = 1.0 - shrink.sum() / len(w)  # an all but interpolating fit is not a candidate
-            gcv = (residual ** 2).sum(axis=0) / freedom ** 2 if freedom > 0.05 else np.full(y.shape[1], np.inf)
+            room = 1.0 - shrink.sum() / len(w)  # an all but interpolating fit is not a candidate
+            gcv = (residual ** 2).sum(axis=0) / room ** 2 if room > 0.05 else np.full(y.shape[1], np.inf)
             if best is None:
-                best, chosen, freedom = gcv, np.full(y.shape[1], penalty), np.full(y.shape[1], shrink.sum())
+                best, chosen = gcv, np.full(y.shape[1], penalty)
             else:
                 better = gcv < best
                 best, chosen = np.where(better, gcv, best), np.where(better, penalty, chosen)
-                freedom = np.where(better, shrink.sum(), freedom)
         coefficients = np.stack([right.T @ (values / (squares + p) * projected[:, t]) for t, p in enumerate(chosen)])
         intercepts = y_mean - coefficients @ z_mean
         i, j = np.triu_indices(d, 1)
         pairs = np.zeros((y.shape[1], d, d))
         pairs[:, i, j] = coefficients[:, d:]
-        return cls(d, intercepts, coefficients[:, :d], pairs, freedom + 1.0)
+        return cls(d, intercepts, coefficients[:, :d], pairs)
 
     def predict(self, masks: np.ndarray) -> np.ndarray:
         x = masks.astype(np.float64)

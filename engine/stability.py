@@ -45,13 +45,11 @@ class Fit:
 
 
 def ridge_with_covariance(masks: np.ndarray, rows: np.ndarray, units: np.ndarray, scores: np.ndarray,
-                          kernel: np.ndarray, alpha: float, exhaustive: bool = False, spent=0.0) -> Fit:
+                          kernel: np.ndarray, alpha: float, exhaustive: bool = False) -> Fit:
     """Weights and their sandwich covariance.
 
     masks (U, d') the distinct masks, scores (U, T) their answers, kernel (U,) LIME's weights;
-    rows (N,) the distinct mask of each draw, units (N,) the independent unit of each draw;
-    spent (T,) or a number: degrees of freedom already spent on the answers (a fit they are the
-    residuals of, adjustment.py), counted as parameters in the small-sample factor and the t.
+    rows (N,) the distinct mask of each draw, units (N,) the independent unit of each draw.
     """
     x = masks.astype(np.float64)
     counts = np.bincount(rows, minlength=len(masks)).astype(np.float64)
@@ -65,17 +63,18 @@ def ridge_with_covariance(masks: np.ndarray, rows: np.ndarray, units: np.ndarray
         return Fit(weights, np.zeros((len(weights), x.shape[1], x.shape[1])), np.inf)
     residuals = target - xc @ weights.T  # (U, T)
     n_units = int(units.max()) + 1 if len(units) else 0
-    params = x.shape[1] + 1 + np.broadcast_to(np.asarray(spent, dtype=np.float64), (len(weights),))
-    if n_units <= params.max():  # fewer units than parameters: nothing can be claimed
+    params = x.shape[1] + 1
+    if n_units <= params:  # fewer units than parameters: nothing can be claimed
         return Fit(weights, np.full((len(weights), x.shape[1], x.shape[1]), np.inf), 1.0)
     membership = sparse.csr_matrix((np.ones(len(rows)), (units, rows)), shape=(n_units, len(masks)))
     inverse = np.linalg.inv(gram)
+    factor = n_units / (n_units - params)
     covariance = np.empty((len(weights), x.shape[1], x.shape[1]))
     for tag in range(len(weights)):
         unit_scores = membership @ ((kernel * residuals[:, tag])[:, None] * xc)  # (units, d')
-        meat = unit_scores.T @ unit_scores * (n_units / (n_units - params[tag]))
+        meat = unit_scores.T @ unit_scores * factor
         covariance[tag] = inverse @ meat @ inverse
-    return Fit(weights, covariance, float(n_units - params.max()))
+    return Fit(weights, covariance, float(n_units - params))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Sequence
 from audiolime_client import options
 from audiolime_client.defaults import DEFAULT_CLI_HTTP_TIMEOUT, DEFAULT_RETRIES, DEFAULT_URL
 from audiolime_client.exitcodes import EPILOG
-from audiolime_client.sampling import CLAIMS, DESIGNS
+from audiolime_client.sampling import CLAIMS, DESIGNS, ESTIMATORS
 from audiolime_client.settings import ENCODINGS, INPUT_POLICIES, OFF_CHOICES, PROTOCOLS, PROVIDED
 
 ENV_URL, ENV_KEY = "AUDIOLIME_URL", "AUDIOLIME_API_KEY"
@@ -115,6 +115,10 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
                           help="strict (default): each claimed component is above every other one, or tied "
                                "with it within the tolerance; tolerant: no component left out is above a "
                                "claimed one by more than the tolerance (far fewer masks at a close border)")
+    sampling.add_argument("--estimator", choices=ESTIMATORS,
+                          help="plain (default): LIME's weighted ridge; adjusted: the same weights, "
+                               "regression-adjusted (pairs of components fitted and projected exactly; fewer "
+                               "masks where components act in pairs, as a real tagger's mostly do)")
     sampling.add_argument("--design", choices=DESIGNS,
                           help="independent draws, or each mask with its complement (default: paired when "
                                "adaptive, independent when fixed)")

@@ -78,6 +78,7 @@ class Client(StudyOperations):
         Sampling: by default the service samples adaptively, until every tag's claim about its top
         3 components is 95 % sure (at most 2048 masks). `confidence`, `claim_k` (the API's
         sampling.top_k), `tolerance`, `min_samples`, `max_samples`, `round_size`, `design`, `claim`,
+        `estimator`,
         `strategy`, or `sampling=Sampling(…)` / a dict, change that; `fixed=N` asks exactly N
         masks, as does `samples=N` alone (see explanation_request)."""
         if stems and separator not in (None, PROVIDED):

@@ -57,7 +57,7 @@ def sampling_settings(args: argparse.Namespace) -> dict:
     """The sampling flags as explanation_request's keywords (None: the service's default)."""
     return {"fixed": args.fixed, "confidence": args.confidence, "claim_k": args.claim_k, "tolerance": args.tolerance,
             "max_samples": args.max_samples, "min_samples": args.min_samples, "round_size": args.round_size,
-            "design": args.design, "claim": args.claim}
+            "design": args.design, "claim": args.claim, "estimator": args.estimator}
 
 
 def check_settings(args: argparse.Namespace) -> dict:

@@ -8,6 +8,8 @@ also say which claim a fixed run reports.
     Sampling(confidence=0.99, top_k=2)        adaptive, sure of the top 2 at 99 %
     Sampling(claim="tolerant")                sure that no component left out is above a claimed
                                               one by more than the tolerance (cheaper at a close border)
+    Sampling(estimator="adjusted")            the same weights, regression-adjusted (fewer masks when
+                                              components act in pairs, as a real tagger's mostly do)
     sampling_request(fixed=256)               (256, {"strategy": "fixed"})
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from audiolime_client.errors import UsageError
 STRATEGIES = ("adaptive", "fixed")
 DESIGNS = ("independent", "paired")
 CLAIMS = ("strict", "tolerant")
+ESTIMATORS = ("plain", "adjusted")
 ADAPTIVE_ONLY = ("min_samples", "max_samples", "round_size")  # meaningless when the count is fixed
 
 
@@ -35,11 +38,13 @@ class Sampling:
     round_size: int | None = None  # 64
     design: str | None = None  # independent | paired (paired when adaptive)
     claim: str | None = None  # strict | tolerant (strict): what a tag's claim about its top components says
+    estimator: str | None = None  # plain | adjusted (plain): how the weights are estimated from the answers
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("design", self.design, DESIGNS)
         _check_choice("claim", self.claim, CLAIMS)
+        _check_choice("estimator", self.estimator, ESTIMATORS)
         for name in ("confidence", "tolerance"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))

@@ -77,14 +77,15 @@ def explanation_request(tagger: TaggerLike, *, separator: str | None = None,
                         confidence: float | None = None, claim_k: int | None = None, tolerance: float | None = None,
                         min_samples: int | None = None, max_samples: int | None = None,
                         round_size: int | None = None, design: str | None = None, claim: str | None = None,
-                        off: str | None = None,
+                        estimator: str | None = None, off: str | None = None,
                         check_off: str | None = None, verification_budget: int | None = None) -> dict:
     """The `request` part of a submission (openapi.yaml: ExplanationRequest).
 
     `top_k` is the number of the tagger's top tags to explain; `claim_k` the number of top
     components the sampling's claim is about (the API's `sampling.top_k`). The sampling settings
     come as `sampling` (Sampling or a dict) or one by one (strategy, confidence, claim_k,
-    tolerance, min_samples, max_samples, round_size, design, claim); `fixed=N` asks exactly N masks.
+    tolerance, min_samples, max_samples, round_size, design, claim, estimator); `fixed=N` asks exactly
+    N masks.
     Without any, the service samples adaptively; `samples` alone is a fixed run. `off` and
     `check_off` say what a switched-off component sounds like in the sampled and in the checked
     mixes (silence or cut); `verification_budget` caps each search for a verified part."""
@@ -95,7 +96,7 @@ def explanation_request(tagger: TaggerLike, *, separator: str | None = None,
             _check_choice(name, value, OFF_CHOICES)
     chosen = Sampling.of(sampling).merged(
         strategy=strategy, confidence=confidence, top_k=claim_k, tolerance=tolerance, min_samples=min_samples,
-        max_samples=max_samples, round_size=round_size, design=design, claim=claim)
+        max_samples=max_samples, round_size=round_size, design=design, claim=claim, estimator=estimator)
     samples, sampling_part = sampling_request(samples, chosen, fixed)
     body: dict[str, Any] = {"tagger": TaggerSettings.of(tagger).to_json(), "separator": separator,
                             "segments": list(segments) if isinstance(segments, Sequence) else segments,

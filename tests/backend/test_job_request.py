@@ -50,6 +50,7 @@ def test_samples_is_the_cap_of_an_adaptive_run_without_max_samples():
     ({"min_samples": 600, "max_samples": 500}, "over max_samples"), ({"rounds": 3}, "unknown sampling settings"),
     ({"max_samples": 10**6}, "sampling.max_samples is 1000000, over"),
     ({"claim": "loose"}, "unknown sampling claim 'loose'; use one of strict, tolerant"),
+    ({"estimator": "fancy"}, "unknown sampling estimator 'fancy'; use one of plain, adjusted"),
 ])
 def test_bad_sampling_settings_are_refused(sampling, message):
     with pytest.raises(InvalidOptionError, match=message):

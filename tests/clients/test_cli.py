@@ -55,7 +55,7 @@ def test_explain_help_says_how_it_samples():
     assert "By default the service samples adaptively" in text and "--fixed N asks exactly N masks" in text
     for flag in ("--fixed N", "--samples N", "--confidence P", "--claim-k K", "--tolerance F", "--max-samples N",
                  "--min-samples N", "--round-size N", "--design {independent,paired}",
-                 "--claim {strict,tolerant}"):
+                 "--claim {strict,tolerant}", "--estimator {plain,adjusted}"):
         assert flag in done.stdout
     assert "not --top-k, which picks the tags" in text
 

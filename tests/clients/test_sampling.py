@@ -13,9 +13,11 @@ def test_nothing_asked_sends_nothing_so_the_service_samples_adaptively():
 
 def test_the_settings_one_by_one_or_as_an_object_go_where_openapi_says():
     body = explanation_request("http://t/p", confidence=0.99, claim_k=2, tolerance=0.05, min_samples=64,
-                               max_samples=1024, round_size=32, design="paired", claim="tolerant", top_k=4)
+                               max_samples=1024, round_size=32, design="paired", claim="tolerant", top_k=4,
+                               estimator="adjusted")
     assert body["sampling"] == {"confidence": 0.99, "top_k": 2, "tolerance": 0.05, "min_samples": 64,
-                                "max_samples": 1024, "round_size": 32, "design": "paired", "claim": "tolerant"}
+                                "max_samples": 1024, "round_size": 32, "design": "paired", "claim": "tolerant",
+                                "estimator": "adjusted"}
     assert body["targets"] == {"top_k": 4}  # top_k stays the tagger's top tags; claim_k is the claim's
     as_object = explanation_request("http://t/p", sampling=Sampling(confidence=0.99, top_k=2), max_samples=1024)
     assert as_object["sampling"] == {"confidence": 0.99, "top_k": 2, "max_samples": 1024}
@@ -39,6 +41,7 @@ def test_fixed_n_is_the_fixed_strategy_with_n_samples():
     (dict(sampling={"strategy": "greedy"}), "strategy must be one of adaptive, fixed"),
     (dict(sampling={"design": "sobol"}), "design must be one of independent, paired"),
     (dict(sampling={"claim": "exact"}), "claim must be one of strict, tolerant"),
+    (dict(sampling={"estimator": "fancy"}), "estimator must be one of plain, adjusted"),
     (dict(sampling={"confidence": 1.5}), "confidence is a fraction from 0 to 1"),
     (dict(sampling={"top_k": 0}), "top_k must be a positive integer"),
     (dict(sampling={"top-k": 3}), "unknown sampling settings"),

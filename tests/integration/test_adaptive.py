@@ -97,9 +97,10 @@ def test_a_tolerant_claim_on_an_exact_tie_names_one_of_it_up_to_the_tolerance(ap
     assert len(stability["components"]) == 1 and set(stability["components"]) <= basses
 
 
-@pytest.mark.parametrize("claim", ["strict", "tolerant"])
-def test_same_seed_same_stop_and_explanation_in_process_and_through_the_service(api, tagger, worker, settings, claim):
-    response = submit_tones(api, tagger, **adaptive(top_k=2, claim=claim), seed=5)
+@pytest.mark.parametrize("claim, estimator", [("strict", "plain"), ("tolerant", "plain"), ("strict", "adjusted")])
+def test_same_seed_same_stop_and_explanation_in_process_and_through_the_service(api, tagger, worker, settings, claim,
+                                                                                 estimator):
+    response = submit_tones(api, tagger, **adaptive(top_k=2, claim=claim, estimator=estimator), seed=5)
     body = api.wait(response.json()["id"])
     assert body["stage"] == "finished", body["error"]
     request = body["request"]
@@ -114,6 +115,8 @@ def test_same_seed_same_stop_and_explanation_in_process_and_through_the_service(
         np.testing.assert_allclose(ours.weights, theirs["weights"], rtol=0, atol=1e-12)
         assert ours.stability["confidence"] == pytest.approx(theirs["stability"]["confidence"], abs=1e-12)
         assert (ours.stability["components"], ours.stability["kind"]) == (theirs["stability"]["components"], claim)
+        assert ("regression-adjusted" in theirs["stability"]["method"]) == (estimator == "adjusted")
+    assert request["sampling"]["estimator"] == estimator
 
 
 def test_a_killed_worker_resumes_an_adaptive_run_without_asking_a_mask_twice(api, processes, settings):

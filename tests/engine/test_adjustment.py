@@ -1,0 +1,124 @@
+"""The regression-adjusted estimate: the same weights as the plain fit's limit, from fewer masks,
+with standard errors that match its spread."""
+import numpy as np
+import pytest
+
+from engine.adjustment import Pairs, Projection, adjusted_with_covariance
+from engine.errors import InvalidOptionError
+from engine.sampling import Design, MaskStream, SamplingSettings, all_masks
+from engine.settings import ExplainSettings
+from engine.stability import ridge_with_covariance
+from engine.surrogate import kernel_weights
+
+WIDTH, ALPHA = 0.25, 1.0
+
+
+def population_weights(d: int, answer) -> np.ndarray:
+    """LIME's fit with unlimited masks: the kernel-weighted projection over every mask, (T, d)."""
+    masks = all_masks(d)
+    x = np.column_stack([np.ones(len(masks)), masks]).astype(np.float64)
+    k = kernel_weights(masks.astype(np.float64), WIDTH)
+    return np.linalg.solve(x.T @ (k[:, None] * x), x.T @ (k[:, None] * answer(masks)))[1:].T
+
+
+def sampled(d: int, n: int, seed: int, answer):
+    stream = MaskStream(d, seed, Design.PAIRED)
+    draws, units = stream.first(n), stream.clusters(n)
+    index: dict[bytes, int] = {}
+    rows = np.array([index.setdefault(m.tobytes(), len(index)) for m in draws])
+    distinct = np.zeros((len(index), d), dtype=bool)
+    distinct[rows] = draws
+    kernel = kernel_weights(distinct.astype(np.float64), WIDTH)
+    return distinct, rows, units, answer(distinct), kernel
+
+
+def both(d: int, n: int, seed: int, answer):
+    distinct, rows, units, scores, kernel = sampled(d, n, seed, answer)
+    plain = ridge_with_covariance(distinct, rows, units, scores, kernel, ALPHA)
+    adjusted, intercepts = adjusted_with_covariance(distinct, rows, units, scores, kernel, ALPHA, WIDTH)
+    return plain, adjusted, intercepts
+
+
+def test_the_projection_over_every_mask_is_exact():
+    """From the kernel's moments alone, the projection of any function of pairs equals the
+    weighted least squares over all 2^7 masks."""
+    d, rng = 7, np.random.default_rng(1)
+    g = Pairs(d, rng.normal(size=2), rng.normal(size=(2, d)), np.triu(rng.normal(size=(2, d, d)), 1))
+    masks = all_masks(d)
+    x = np.column_stack([np.ones(len(masks)), masks]).astype(np.float64)
+    k = kernel_weights(masks.astype(np.float64), WIDTH)
+    brute = np.linalg.solve(x.T @ (k[:, None] * x), x.T @ (k[:, None] * g.predict(masks)))
+    intercepts, weights = Projection(d, WIDTH).of(g)
+    np.testing.assert_allclose(intercepts, brute[0], atol=1e-12)
+    np.testing.assert_allclose(weights, brute[1:].T, atol=1e-12)
+
+
+def duet(masks):
+    """Components that act in pairs, as a tagger's nonlinearity mostly does: linear plus products."""
+    x = masks.astype(np.float64)
+    return (0.5 * x[:, 0] + 0.3 * x[:, 1] + 0.2 * x[:, 4] + 0.6 * x[:, 2] * x[:, 3]
+            - 0.4 * x[:, 1] * x[:, 5] + 0.3 * x[:, 6] * x[:, 7])[:, None]
+
+
+def test_a_tagger_of_pairs_is_estimated_many_times_more_closely_than_by_the_plain_fit():
+    """Over 30 seeds of 128 masks at d' = 8 (measured: a mean squared error 45 times smaller, standard
+    errors about 5 times smaller)."""
+    truth = population_weights(8, duet)
+    runs = [both(8, 128, seed, duet) for seed in range(30)]
+    plain = np.array([r[0].weights for r in runs])
+    adjusted = np.array([r[1].weights for r in runs])
+    assert ((adjusted - truth) ** 2).mean() < 0.1 * ((plain - truth) ** 2).mean()
+    se = [np.median([np.sqrt(np.diagonal(r[i].covariance, axis1=1, axis2=2)) for r in runs]) for i in (0, 1)]
+    assert se[1] < 0.3 * se[0]
+
+
+def saturating(masks):
+    """Neither linear nor pairs: a squashed sum with a three-way knot and a deterministic wobble."""
+    x = masks.astype(np.float64)
+    drive = x @ np.linspace(1.0, -0.4, x.shape[1]) + 1.5 * x[:, 0] * x[:, 3] * x[:, 6]
+    return np.column_stack([1 / (1 + np.exp(-(drive - 1.5))),
+                            0.1 * np.sin(x @ np.arange(1, x.shape[1] + 1)) + 0.3 * x[:, 2]])
+
+
+def test_on_a_tagger_it_cannot_fit_it_estimates_the_same_weights_more_closely_with_honest_errors():
+    """Over 120 seeds at d' = 10: centred on the plain fit's limit (the projection over every mask;
+    measured: within 0.4 of a spread, where the plain ridge's shrinkage puts it 1.3 away), closer to
+    it than the plain fit on the same masks, and its reported standard errors match its spread."""
+    d, n = 10, 256
+    truth = population_weights(d, saturating)
+    runs = [both(d, n, seed, saturating) for seed in range(120)]
+    plain = np.array([r[0].weights for r in runs])
+    adjusted = np.array([r[1].weights for r in runs])
+    spread = adjusted.std(axis=0)
+    assert np.all(np.abs(adjusted.mean(axis=0) - truth) < 0.5 * spread)
+    assert ((adjusted - truth) ** 2).mean() < ((plain - truth) ** 2).mean()
+    reported = np.mean([np.sqrt(np.diagonal(r[1].covariance, axis1=1, axis2=2)) for r in runs], axis=0)
+    ratio = np.median(reported / spread, axis=1)
+    assert np.all((ratio > 0.85) & (ratio < 1.4)), ratio
+
+
+def test_too_few_units_for_either_half_claims_nothing():
+    distinct, rows, units, scores, kernel = sampled(8, 16, 0, duet)
+    adjusted, _ = adjusted_with_covariance(distinct, rows, units, scores, kernel, ALPHA, WIDTH)
+    assert not np.all(np.isfinite(adjusted.covariance))
+
+
+@pytest.mark.parametrize("surrogate, fails", [
+    ({"feature_selection": "highest_weights", "num_features": 3}, True),
+    ({"feature_selection": "auto", "num_features": 3}, True),
+    ({"feature_selection": "auto"}, False),
+    ({"feature_selection": "none"}, False),
+])
+def test_the_adjusted_estimate_does_not_select_features(surrogate, fails):
+    def settings():
+        return ExplainSettings(surrogate=surrogate, sampling=SamplingSettings(estimator="adjusted"))
+    if fails:
+        with pytest.raises(InvalidOptionError, match="does not select features"):
+            settings()
+    else:
+        assert settings().sampling.estimator.value == "adjusted"
+
+
+def test_an_unknown_estimator_is_refused_with_the_ones_there_are():
+    with pytest.raises(InvalidOptionError, match="unknown sampling estimator 'fancy'; use one of plain, adjusted"):
+        SamplingSettings(estimator="fancy")
