@@ -112,9 +112,9 @@ function explanationRequest() {
   return request;
 }
 
-/** The `sampling` part: the strategy, the claim's kind, confidence and size, an adaptive run's cap. */
+/** The `sampling` part: the strategy, the claim's kind, the estimator, confidence and size, an adaptive run's cap. */
 function sampling() {
-  const chosen = { strategy: samplingChoice(), claim: $("claim").value };
+  const chosen = { strategy: samplingChoice(), claim: $("claim").value, estimator: $("estimator").value };
   optionalFraction("confidence", (value) => { chosen.confidence = value; });
   optionalNumber("claim-k", (value) => { chosen.top_k = value; });
   if (chosen.strategy === "adaptive") optionalNumber("max-samples", (value) => { chosen.max_samples = value; });

@@ -63,6 +63,7 @@ async function fillForm(page) {
   await page.fill("#confidence", "0.9");
   await page.fill("#claim-k", "2");
   await page.selectOption("#claim", "tolerant");
+  await page.selectOption("#estimator", "adjusted");
 }
 
 /** Which sampling choice is checked, and which of its number fields are open. */

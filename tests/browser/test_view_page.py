@@ -322,9 +322,10 @@ def test_index_form_submits_and_the_view_page_follows_it(api, served, tagger, wo
     request = body["request"]
     assert (request["separator"], request["segments"], request["samples"]) == ("provided", 4, 128)
     sampling = request["sampling"]
-    assert (sampling["strategy"], sampling["confidence"], sampling["top_k"], sampling["claim"]) == (
-        "fixed", 0.9, 2, "tolerant")
+    assert (sampling["strategy"], sampling["confidence"], sampling["top_k"], sampling["claim"],
+            sampling["estimator"]) == ("fixed", 0.9, 2, "tolerant", "adjusted")
     assert all(t["stability"]["kind"] == "tolerant" for t in body["result"]["tags"])
+    assert all("regression-adjusted" in t["stability"]["method"] for t in body["result"]["tags"])
     assert "(none left out above one of them by more than 10 % of the largest weight) at confidence" \
         in report["claim_summary"]
     assert body["result"]["stats"]["stop_reason"] == "fixed" and body["result"]["stats"]["samples"] == 128
