@@ -105,7 +105,7 @@ class Pairs:
         left, values, right = np.linalg.svd(root * (z - z_mean), full_matrices=False)
         projected = left.T @ (root * (y - y_mean))  # (r, T)
         squares = values ** 2
-        scale = squares.sum() / z.shape[1]
+        scale = squares.sum() / z.shape[1] or 1.0  # the penalties' unit (1 when every mask is the same)
         best = None
         for penalty in PENALTIES * scale:  # generalised cross-validation, per tag
             shrink = squares / (squares + penalty)
