@@ -17,9 +17,12 @@ g is; only the residual part is sampled, and its error is the misfit of g, not o
 
 g is fitted on one half of the units (independent draws, or pairs) and its residual regressed on
 the other half, and the halves swap (cross-fitting): g never fits the answers it corrects, so
-its own noise does not leak into the estimate to first order, and the covariance of β̂ is the
-average of the halves' cluster-robust sandwiches — the same law stability.py claims from. Its
-ridge penalty is chosen per tag by generalised cross-validation on its own half.
+its own noise does not leak into the estimate to first order. The covariance of β̂ is the
+average of the halves' cluster-robust sandwiches — the same law stability.py claims from — plus
+what g's own error may move in the other half's fit (second order in theory, but not small when g
+has hundreds of features and a half a hundred units): estimated as the sandwich of the two halves'
+g apart, which differ by about √2 times that error. g's ridge penalty is chosen per tag by
+generalised cross-validation on its own half.
 """
 from __future__ import annotations
 
@@ -40,7 +43,8 @@ def adjusted_with_covariance(masks: np.ndarray, rows: np.ndarray, units: np.ndar
     scores = np.asarray(scores, dtype=np.float64).reshape(len(masks), -1)
     halves = [units % 2 == 0, units % 2 == 1]
     if (int(units.max()) + 1 if len(units) else 0) < 4 or not all(h.any() for h in halves):
-        return _unknown(masks.shape[1], scores.shape[1]), np.zeros(scores.shape[1])
+        plain = ridge_with_covariance(masks, rows, units, scores, kernel, alpha)  # too few to halve
+        return plain, _intercept(masks, rows, kernel, scores, plain.weights)
     fitted = [Pairs.fit(masks, rows[h], scores, kernel) for h in halves]
     predictions = [g.predict(masks) for g in fitted]
     # what g's own error may add: the two halves' g differ by about √2 times it
@@ -69,10 +73,6 @@ def adjusted_fits(masks: np.ndarray, scores: np.ndarray, counts: np.ndarray, wei
     return [SurrogateFit(weights[t].copy(), float(intercepts[t]), weighted_r2(scores[:, t], predicted[:, t], omega),
                          float(intercepts[t] + weights[t].sum()), list(range(masks.shape[1])))
             for t in range(scores.shape[1])]
-
-
-def _unknown(d: int, tags: int) -> Fit:
-    return Fit(np.zeros((tags, d)), np.full((tags, d, d), np.inf), 1.0)
 
 
 def _intercept(masks, rows, kernel, residual, weights) -> np.ndarray:

@@ -103,6 +103,13 @@ def test_too_few_units_for_either_half_claims_nothing():
     assert not np.all(np.isfinite(adjusted.covariance))
 
 
+def test_too_few_units_to_halve_give_the_plain_fit():
+    distinct, rows, units, scores, kernel = sampled(8, 6, 0, duet)  # three pairs
+    plain = ridge_with_covariance(distinct, rows, units, scores, kernel, ALPHA)
+    adjusted, _ = adjusted_with_covariance(distinct, rows, units, scores, kernel, ALPHA, WIDTH)
+    np.testing.assert_array_equal(adjusted.weights, plain.weights)
+
+
 @pytest.mark.parametrize("surrogate, fails", [
     ({"feature_selection": "highest_weights", "num_features": 3}, True),
     ({"feature_selection": "auto", "num_features": 3}, True),
