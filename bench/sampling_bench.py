@@ -24,12 +24,13 @@ Cases, each with a reference explanation:
             5 % of a tolerance). Far from every boundary any valid claim is right more often than its
             confidence; here a claim at c that is earned, not overpaid, is right in about c of runs.
 For each seed (200 by default: enough to tell a calibration of 0.95 from 1.0, whose 95 % Wilson
-interval with 200 of 200 right is [0.981, 1]), adaptive runs with paired draws are made three times
-on the same masks: with the default inference (`sequential`: the claim's statements tested together
-from their joint normal law, the looks paid by their crossing chance), with the older one
-(`bonferroni`: a union bound over statements, Bonferroni over the 31 looks), and with the default
-inference and a tolerant claim (`sampling.claim`); the musicnn cases add fixed runs of 2,048. Each
-is scored against the reference:
+interval with 200 of 200 right is [0.981, 1]), adaptive runs with paired draws are made on the same
+masks: with the default inference (`sequential`: the claim's statements tested together from their
+joint normal law, the looks paid by their crossing chance), with the older one (`bonferroni`: a
+union bound over statements, Bonferroni over the 31 looks), with the default inference and a
+tolerant claim (`sampling.claim`), and, up to d' = 30, with the regression-adjusted estimate
+(`sampling.estimator`, engine/adjustment.py) for either claim; the musicnn cases add fixed runs of
+2,048. Each is scored against the reference:
   right        the claim holds: the claimed top components are the reference's top ones, up to the
                ties claimed (a tie is right when the reference weights of the tied components are
                within the tolerance), and, when fewer than k are claimed, no other reference weight
