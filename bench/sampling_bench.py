@@ -66,10 +66,9 @@ from bench.musicnn_answers import load, rows_of  # noqa: E402
 from engine.components import Factorization  # noqa: E402
 from engine.explainer import Explainer, Query  # noqa: E402
 from engine.sampling import SamplingSettings  # noqa: E402
-from engine.segments import equal_segments  # noqa: E402
 from engine.settings import ExplainSettings  # noqa: E402
-from engine.sources import Sources  # noqa: E402
 from engine.surrogate import SurrogateOptions, fit_surrogates  # noqa: E402
+from tests.border import claim_right, layout  # noqa: E402
 from engine.tagger import Predictions  # noqa: E402
 
 TOP_K, TOLERANCE, TARGET = 3, 0.1, 0.95
@@ -86,13 +85,6 @@ class Case:
     tags: list[str]  # explained
     score: callable  # masks (n, d') -> scores (n, labels)
     reference: dict  # tag -> reference weights
-
-
-def layout(sources: list[str], segments: int) -> Factorization:
-    """Silent sources of the case's layout: the explainer needs components, not audio, here."""
-    rate, n = 1000, 1000 * segments
-    stems = Sources.from_mapping({s: np.zeros((n, 1), np.float32) for s in sources}, rate)
-    return Factorization(stems, equal_segments(n, rate, segments), 0.0)
 
 
 def musicnn_case(n_tags: int = 1) -> Case:
@@ -145,7 +137,7 @@ BORDER_GAPS = (0.02, 1.05)  # tolerances between the third and fourth weights (t
 
 
 def border_case(gap: float) -> Case:
-    from tests.border import LABELS, border_tagger
+    from tests.border import LABELS, border_tagger  # noqa: PLC0415
 
     weights, score = border_tagger(gap, TOLERANCE, REFERENCE_SEED)
     name = f"border, 3rd and 4th {gap} tolerances apart ({'a near tie' if gap < 1 else 'just not a tie'})"
@@ -194,32 +186,11 @@ def run_once(case: Case, factorization: Factorization, seed: int, sampling: Samp
         top3 = set(np.argsort(-np.asarray(tag.weights))[:TOP_K]) == set(np.argsort(-reference)[:TOP_K])
         plan = settings.sampling_plan()
         adaptive = plan.strategy.value == "adaptive"
-        holds = claim_right(claim, reference, adaptive and plan.claim.value == "tolerant")
+        holds = claim_right(claim, reference, adaptive and plan.claim.value == "tolerant", TOLERANCE)
         right = holds if adaptive else top3
         passes = np.mean([row.still_top for row in tag.self_check]) if tag.self_check else 0.0
         outcomes.append(Outcome(calls, right, holds, top3, claim.confidence, claim.converged, passes, settled, at))
     return outcomes
-
-
-def claim_right(claim, reference: np.ndarray, tolerant: bool = False) -> bool:
-    tau = TOLERANCE * float(np.max(np.abs(reference)))
-    claimed, tied = set(claim.claimed), set(claim.tied)
-    if tolerant:  # no component left out above a claimed one by more than the tolerance
-        left_out = [reference[j] for j in range(len(reference)) if j not in claimed]
-        if claimed and left_out and min(reference[i] for i in claimed) < max(left_out) - tau:
-            return False
-        if len(claimed) < claim.top_k:
-            return all(w <= tau for w in left_out)
-        return True
-    ranked = list(np.argsort(-reference, kind="stable"))
-    truth = set(ranked[:len(claimed)])
-    if not (claimed - tied) <= truth <= (claimed | tied):
-        return False
-    if any(abs(reference[i] - reference[j]) > tau for i, j in claim.tie_pairs):
-        return False
-    if len(claimed) < claim.top_k:  # the claim says no other component matters
-        return all(reference[j] <= tau for j in range(len(reference)) if j not in claimed)
-    return True
 
 
 def wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -371,8 +342,8 @@ def main(argv: list[str] | None = None) -> None:
     if "border" in cases:
         for gap in BORDER_GAPS:
             evaluate(border_case(gap), args.border_seeds, fixed=False, target=target)
-    for layout in ("2x10", "3x10"):
-        if f"example-{layout}" in cases:
+    for finer in ("2x10", "3x10"):
+        if f"example-{finer}" in cases:
             from bench.musicnn_memo import MusicnnMemo
 
             with MusicnnMemo(layout) as memo:

@@ -8,12 +8,16 @@ out: the exact explanation, LIME's fit on all 2^20 masks, is the weights themsel
 border can be put where it is hardest, its third and fourth weights `gap` tolerances apart.
 
     weights, score = border_tagger(0.02)     # score: masks (n, 20) -> answers (n, 2): "border", "other"
+    claim_right(claim, weights)              # does a claim hold against known weights (the benchmark's score)
 """
 from __future__ import annotations
 
 import numpy as np
 
+from engine.components import Factorization
 from engine.sampling import all_masks
+from engine.segments import equal_segments
+from engine.sources import Sources
 from engine.surrogate import SurrogateOptions, kernel_weights
 
 WEIGHTS = (1.0, 0.75, 0.5, 0.5, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05,  # the first source's 10 segments
@@ -44,3 +48,35 @@ def border_tagger(gap: float, tolerance: float = 0.1, seed: int = 10**6):
 
 def _index(masks: np.ndarray) -> np.ndarray:
     return masks.astype(np.int64) @ (1 << np.arange(masks.shape[1], dtype=np.int64))
+
+
+def layout(sources: list[str], segments: int) -> Factorization:
+    """Silent sources of a layout: the explainer needs components, not audio, when answers come from masks."""
+    rate, n = 1000, 1000 * segments
+    stems = Sources.from_mapping({s: np.zeros((n, 1), np.float32) for s in sources}, rate)
+    return Factorization(stems, equal_segments(n, rate, segments), 0.0)
+
+
+def claim_right(claim, reference: np.ndarray, tolerant: bool = False, tolerance: float = 0.1) -> bool:
+    """Whether a claim holds against known weights: strict, the claimed top components are the
+    reference's, up to the ties claimed (each within the tolerance); tolerant, no weight left out is
+    above a claimed one by more than the tolerance; either, when fewer than k are claimed, no other
+    weight is above the tolerance."""
+    tau = tolerance * float(np.max(np.abs(reference)))
+    claimed, tied = set(claim.claimed), set(claim.tied)
+    if tolerant:
+        left_out = [reference[j] for j in range(len(reference)) if j not in claimed]
+        if claimed and left_out and min(reference[i] for i in claimed) < max(left_out) - tau:
+            return False
+        if len(claimed) < claim.top_k:
+            return all(w <= tau for w in left_out)
+        return True
+    ranked = list(np.argsort(-reference, kind="stable"))
+    truth = set(ranked[:len(claimed)])
+    if not (claimed - tied) <= truth <= (claimed | tied):
+        return False
+    if any(abs(reference[i] - reference[j]) > tau for i, j in claim.tie_pairs):
+        return False
+    if len(claimed) < claim.top_k:  # the claim says no other component matters
+        return all(reference[j] <= tau for j in range(len(reference)) if j not in claimed)
+    return True
