@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> None:
         if f"example-{finer}" in cases:
             from bench.musicnn_memo import MusicnnMemo
 
-            with MusicnnMemo(layout) as memo:
+            with MusicnnMemo(finer) as memo:
                 evaluate(example_case(memo), args.memo_seeds, fixed=False, target=target, parallel=False)
                 print("  " + memo.report(), flush=True)
 
