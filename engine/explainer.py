@@ -26,7 +26,7 @@ from .errors import TaggerError
 from .explanation import Explanation, TagExplanation
 from .mixing import Off
 from .perturbations import Heard, answer_key, mask_key
-from .adjustment import adjusted_fits, adjusted_with_covariance
+from .adjustment import adjusted_fits, adjusted_with_covariance, neighbourhoods
 from .sampling import ClaimKind, Estimator, MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
 from .sequential import Inference, Looks
 from .settings import ExplainSettings
@@ -248,8 +248,10 @@ class Explainer:
         options = self.settings.surrogate
         kernel = kernel_weights(distinct, options.kernel_width)
         if self._adjusted:
+            f = self.factorization
             stats, intercepts = adjusted_with_covariance(distinct, rows, units, scores[:, self.targets], kernel,
-                                                         options.alpha, options.kernel_width)
+                                                         options.alpha, options.kernel_width,
+                                                         neighbourhoods(len(f.sources.names), len(f.segments)))
             return distinct, rows, scores, stats, intercepts
         stats = ridge_with_covariance(distinct, rows, units, scores[:, self.targets], kernel, options.alpha,
                                       self.exhaustive)
@@ -304,8 +306,9 @@ class Explainer:
         return tags
 
     def _stability(self, t: int, draws: int, distinct: int) -> dict:
-        fit = ("regression-adjusted weighted ridge (pairs of components fitted on one half of the draws and "
-               "projected over every mask, the rest regressed on the other half, the halves swapped)"
+        fit = ("regression-adjusted weighted ridge (pairs of components near in time, or all pairs, as "
+               "cross-validation prefers, fitted on one half of the draws and projected over every mask, the "
+               "rest regressed on the other half, the halves swapped)"
                if self._adjusted else "weighted ridge")
         method = ("exact: every mask asked once" if self.exhaustive else
                   f"cluster-robust sandwich covariance of the {fit} ({self.plan.design.value} draws), "

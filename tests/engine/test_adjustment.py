@@ -3,7 +3,7 @@ with standard errors that match its spread."""
 import numpy as np
 import pytest
 
-from engine.adjustment import Pairs, Projection, adjusted_with_covariance
+from engine.adjustment import Interactions, Projection, adjusted_with_covariance, neighbourhoods
 from engine.errors import InvalidOptionError
 from engine.sampling import Design, MaskStream, SamplingSettings, all_masks
 from engine.settings import ExplainSettings
@@ -40,10 +40,14 @@ def both(d: int, n: int, seed: int, answer):
 
 
 def test_the_projection_over_every_mask_is_exact():
-    """From the kernel's moments alone, the projection of any function of pairs equals the
-    weighted least squares over all 2^7 masks."""
+    """From the kernel's moments alone, the projection of any function of interactions (pairs,
+    triples, a four-way term; a different set per tag) equals the weighted least squares over all
+    2^7 masks."""
     d, rng = 7, np.random.default_rng(1)
-    g = Pairs(d, rng.normal(size=2), rng.normal(size=(2, d)), np.triu(rng.normal(size=(2, d, d)), 1))
+    terms = [(np.array([[0, 1], [2, 5], [1, 6]]), np.array([[0, 3, 4], [1, 2, 6]]), np.array([[0, 2, 4, 6]])),
+             (np.array([[3, 4]]),)]
+    g = Interactions(d, rng.normal(size=2), rng.normal(size=(2, d)), terms,
+                     [tuple(rng.normal(size=len(t)) for t in by_order) for by_order in terms])
     masks = all_masks(d)
     x = np.column_stack([np.ones(len(masks)), masks]).astype(np.float64)
     k = kernel_weights(masks.astype(np.float64), WIDTH)
@@ -95,6 +99,50 @@ def test_on_a_tagger_it_cannot_fit_it_estimates_the_same_weights_more_closely_wi
     reported = np.mean([np.sqrt(np.diagonal(r[1].covariance, axis1=1, axis2=2)) for r in runs], axis=0)
     ratio = np.median(reported / spread, axis=1)
     assert np.all((ratio > 0.85) & (ratio < 1.4)), ratio
+
+
+SOURCES, SEGMENTS = 2, 8
+
+
+def windowed(masks):
+    """A tagger that hears overlapping windows (a segment and the next) and pools them: its sources
+    interact within a window, components far apart in time never do."""
+    x = masks.astype(np.float64).reshape(len(masks), SOURCES, SEGMENTS)
+    drive = 2.0 * x[:, 0] + np.linspace(1.0, 0.3, SEGMENTS) * x[:, 1] - 1.5 * x[:, 0] * x[:, 1]
+    windows = drive[:, :-1] + drive[:, 1:]
+    return (1 / (1 + np.exp(-(windows - 2.0)))).mean(axis=1)[:, None]
+
+
+def test_the_neighbourhoods_hold_interactions_near_in_time_from_the_fewest():
+    sets = [{tuple(row) for terms in candidate for row in terms.tolist()} for candidate in neighbourhoods(2, 4)]
+    assert sets[0] == {(0, 4), (1, 5), (2, 6), (3, 7)}  # the two sources of one segment
+    assert sets[1] == sets[0] | {(0, 1), (0, 5), (1, 4), (4, 5), (1, 2), (1, 6), (2, 5), (5, 6),
+                                 (2, 3), (2, 7), (3, 6), (6, 7)}  # and one segment apart
+    assert (0, 1, 5) in sets[2] and (0, 1, 4, 5) not in sets[2] and (0, 1, 4, 5) in sets[3]  # windows
+    assert (0, 2) not in sets[3] and (0, 2) in sets[4] and (0, 3) in sets[-1] and len(sets[-1]) == 28
+    assert len(sets) == 6
+    assert len(neighbourhoods(3, 2)) == 4  # one segment apart is already every pair
+
+
+def test_on_a_tagger_that_hears_windows_pairs_near_in_time_estimate_far_more_closely():
+    """Over 30 seeds of 256 masks at 2 x 8 (measured on 60: a mean squared error 0.02 of the plain
+    fit's with pairs near in time, 0.7 with every pair), with standard errors that match the spread."""
+    d = SOURCES * SEGMENTS
+    truth = population_weights(d, windowed)
+    runs = {"plain": [], "every pair": [], "near": []}
+    reported = []
+    for seed in range(30):
+        distinct, rows, units, scores, kernel = sampled(d, 256, seed, windowed)
+        runs["plain"].append(ridge_with_covariance(distinct, rows, units, scores, kernel, ALPHA).weights)
+        runs["every pair"].append(adjusted_with_covariance(distinct, rows, units, scores, kernel, ALPHA, WIDTH)[0].weights)
+        near, _ = adjusted_with_covariance(distinct, rows, units, scores, kernel, ALPHA, WIDTH,
+                                           neighbourhoods(SOURCES, SEGMENTS))
+        runs["near"].append(near.weights)
+        reported.append(np.sqrt(np.diagonal(near.covariance, axis1=1, axis2=2)))
+    mse = {name: ((np.array(w) - truth) ** 2).mean() for name, w in runs.items()}
+    assert mse["near"] < 0.1 * mse["plain"] and mse["near"] < 0.1 * mse["every pair"], mse
+    ratio = np.median(np.mean(reported, axis=0) / np.array(runs["near"]).std(axis=0))
+    assert 0.8 < ratio < 1.4, ratio
 
 
 def test_too_few_units_for_either_half_claims_nothing():
