@@ -25,12 +25,12 @@ Cases, each with a reference explanation:
             confidence; here a claim at c that is earned, not overpaid, is right in about c of runs.
 For each seed (200 by default: enough to tell a calibration of 0.95 from 1.0, whose 95 % Wilson
 interval with 200 of 200 right is [0.981, 1]), adaptive runs with paired draws are made on the same
-masks: with the default inference (`sequential`: the claim's statements tested together from their
-joint normal law, the looks paid by their crossing chance), with the older one (`bonferroni`: a
-union bound over statements, Bonferroni over the 31 looks), with the default inference and a
-tolerant claim (`sampling.claim`), and, up to d' = 30, with the regression-adjusted estimate
-(`sampling.estimator`, engine/adjustment.py) for either claim; the musicnn cases add fixed runs of
-2,048. Each is scored against the reference:
+masks: with LIME's plain fit and the default inference (`sequential`: the claim's statements tested
+together from their joint normal law, the looks paid by their crossing chance), with the older one
+(`bonferroni`: a union bound over statements, Bonferroni over the 31 looks), with the default
+inference and a tolerant claim (`sampling.claim`), and, up to d' = 30, with the regression-adjusted
+estimate (`sampling.estimator`, engine/adjustment.py; the adaptive default) for either claim; the
+musicnn cases add fixed runs of 2,048. Each is scored against the reference:
   right        the claim holds: the claimed top components are the reference's top ones, up to the
                ties claimed (a tie is right when the reference weights of the tied components are
                within the tolerance), and, when fewer than k are claimed, no other reference weight
@@ -73,7 +73,7 @@ from engine.tagger import Predictions  # noqa: E402
 
 TOP_K, TOLERANCE, TARGET = 3, 0.1, 0.95
 REFERENCE_DRAWS, REFERENCE_SEED = 16384, 10**6  # the finer layouts' reference: one fixed run
-ADJUSTED_MAX_COMPONENTS = 30  # beyond, the pairs' fit (d'(d'+1)/2 features) makes replayed runs slow
+ADJUSTED_MAX_COMPONENTS = 30  # beyond, g's candidates (hundreds of terms each) make 200 replayed seeds slow
 
 
 @dataclass
@@ -269,8 +269,9 @@ def evaluate(case: Case, seeds: int, fixed: bool, target: float = TARGET, parall
         sampling = SamplingSettings(top_k=TOP_K, tolerance=TOLERANCE, confidence=target, design="paired",
                                     inference=inference, claim=kind, estimator=estimator)
         outcomes = runs(case, factorization, seeds, sampling, None, parallel)
+        default = (inference, kind, estimator) == ("sequential", "strict", "adjusted")
         rows.append(summarise(f"adaptive, {inference}" + (", tolerant" if kind == "tolerant" else "")
-                              + (", adjusted" if estimator == "adjusted" else ""), outcomes, has_reference, target))
+                              + f", {estimator}" + (" (default)" if default else ""), outcomes, has_reference, target))
     for row in rows:
         row["calls vs older"] = f"{row['median calls'] / rows[1]['median calls']:.2f}x"
     rows[1]["calls vs older"] = "1x"

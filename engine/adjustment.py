@@ -199,6 +199,9 @@ def _ridge_gcv(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[float,
         best, chosen = np.where(better, gcv, best), np.where(better, penalty, chosen)
     out = []
     for t, penalty in enumerate(chosen):
+        if np.ptp(y[:, t]) == 0:  # a tag the answers never move: exactly nothing to fit, not rounding noise
+            out.append((0.0, np.zeros(z.shape[1]), float(y[0, t])))
+            continue
         coefficients = right.T @ (values / (squares + penalty) * projected[:, t])
         out.append((float(best[t]), coefficients, float(y_mean[t] - coefficients @ z_mean)))
     return out
@@ -228,8 +231,8 @@ class Projection:
         m = self.m
         linear_total = g.linear.sum(axis=1)
         rhs = np.empty((len(g.intercepts), self.d + 1))
-        rhs[:, 0] = g.intercepts * m[0] + m[1] * linear_total
-        rhs[:, 1:] = g.intercepts[:, None] * m[1] + m[1] * g.linear + m[2] * (linear_total[:, None] - g.linear)
+        rhs[:, 0] = m[1] * linear_total  # the constant projects onto itself: added after, exactly
+        rhs[:, 1:] = m[1] * g.linear + m[2] * (linear_total[:, None] - g.linear)
         for t, (terms, coefficients) in enumerate(zip(g.terms, g.coefficients)):
             for indices, c in zip(terms, coefficients):
                 r = indices.shape[1]
@@ -237,4 +240,4 @@ class Projection:
                 rhs[t, 0] += m[r] * c.sum()
                 rhs[t, 1:] += m[r] * holding + m[r + 1] * (c.sum() - holding)
         solved = np.linalg.solve(self._gram, rhs.T).T
-        return solved[:, 0], solved[:, 1:]
+        return g.intercepts + solved[:, 0], solved[:, 1:]

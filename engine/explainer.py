@@ -360,9 +360,11 @@ class Explainer:
     def samples(self) -> dict:
         """What the explanation was fitted on: distinct masks, how often each was drawn, and the
         tagger's scores for every label (so it can be refitted, audited or reproduced elsewhere)."""
-        distinct, rows, _, scores = self._sample()
+        distinct, rows, units, scores = self._sample()
         return {"masks": distinct, "counts": np.bincount(rows, minlength=len(distinct)), "scores": scores,
+                "draws": rows, "units": units,  # the adjusted estimate halves the draws by unit
                 "labels": list(self.labels), "exhaustive": self.exhaustive,
+                "estimator": "adjusted" if self._adjusted else "plain",
                 "kernel_width": self.settings.surrogate.kernel_width, "alpha": self.settings.surrogate.alpha}
 
     def _heard(self) -> Heard:

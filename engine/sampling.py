@@ -70,13 +70,14 @@ class SamplingSettings:
     design: Design | None = None  # None: paired for adaptive runs, independent (LIME's) for fixed ones
     inference: Inference = Inference.SEQUENTIAL  # how a claim's confidence is computed (stability.py)
     claim: ClaimKind = ClaimKind.STRICT  # what the claim says
-    estimator: Estimator = Estimator.PLAIN  # how the weights are estimated
+    estimator: Estimator | None = None  # None: adjusted for adaptive runs, plain (LIME's) for fixed ones
 
     def __post_init__(self):
         object.__setattr__(self, "strategy", _parse(Strategy, self.strategy, "sampling strategy"))
         object.__setattr__(self, "inference", _parse(Inference, self.inference, "sampling inference"))
         object.__setattr__(self, "claim", _parse(ClaimKind, self.claim, "sampling claim"))
-        object.__setattr__(self, "estimator", _parse(Estimator, self.estimator, "sampling estimator"))
+        if self.estimator is not None:
+            object.__setattr__(self, "estimator", _parse(Estimator, self.estimator, "sampling estimator"))
         if self.design is not None:
             object.__setattr__(self, "design", _parse(Design, self.design, "sampling design"))
         for name in ("top_k", "min_samples", "max_samples", "round_size"):
@@ -100,15 +101,19 @@ class SamplingSettings:
         data["design"] = self.design.value if self.design is not None else None
         data["inference"] = self.inference.value
         data["claim"] = self.claim.value
-        data["estimator"] = self.estimator.value
+        data["estimator"] = self.estimator.value if self.estimator is not None else None
         return data
 
-    def resolved(self, samples: int | None) -> "SamplingSettings":
-        """Every choice made: the cap (`samples` when max_samples is absent) and the design."""
+    def resolved(self, samples: int | None, selects_features: bool = False) -> "SamplingSettings":
+        """Every choice made: the cap (`samples` when max_samples is absent), the design and the
+        estimator (adjusted for adaptive runs, unless the surrogate selects features: the adjusted
+        estimate weighs every component)."""
         adaptive = self.strategy is Strategy.ADAPTIVE
         cap = (self.max_samples or samples or DEFAULT_MAX_SAMPLES) if adaptive else (samples or DEFAULT_MAX_SAMPLES)
         design = self.design or (Design.PAIRED if adaptive else Design.INDEPENDENT)
-        return replace(self, max_samples=cap, design=design, min_samples=min(self.min_samples, cap))
+        estimator = self.estimator or (Estimator.ADJUSTED if adaptive and not selects_features else Estimator.PLAIN)
+        return replace(self, max_samples=cap, design=design, min_samples=min(self.min_samples, cap),
+                       estimator=estimator)
 
 
 DEFAULT_MAX_SAMPLES = 2048

@@ -115,10 +115,7 @@ class ExplainSettings:
             object.__setattr__(self, "surrogate", SurrogateOptions(**self.surrogate))
         if isinstance(self.sampling, dict):
             object.__setattr__(self, "sampling", SamplingSettings(**self.sampling))
-        selection = self.surrogate.feature_selection
-        selects = selection is not FeatureSelection.NONE and not (
-            selection is FeatureSelection.AUTO and self.surrogate.num_features is None)  # auto: all, unless limited
-        if self.sampling is not None and self.sampling.estimator is Estimator.ADJUSTED and selects:
+        if self.sampling is not None and self.sampling.estimator is Estimator.ADJUSTED and self._selects_features():
             raise InvalidOptionError("sampling.estimator 'adjusted' estimates every component's weight; it does "
                                      f"not select features (surrogate.feature_selection "
                                      f"{self.surrogate.feature_selection.value!r}): use one or the other")
@@ -133,10 +130,15 @@ class ExplainSettings:
 
     def sampling_plan(self) -> SamplingSettings:
         """How this explanation samples, every choice made (strategy, cap, design)."""
-        if self.sampling is None:
-            strategy = Strategy.FIXED if self.samples is not None else Strategy.ADAPTIVE
-            return SamplingSettings(strategy=strategy).resolved(self.samples)
-        return self.sampling.resolved(self.samples)
+        sampling = self.sampling
+        if sampling is None:
+            sampling = SamplingSettings(strategy=Strategy.FIXED if self.samples is not None else Strategy.ADAPTIVE)
+        return sampling.resolved(self.samples, self._selects_features())
+
+    def _selects_features(self) -> bool:
+        selection = self.surrogate.feature_selection
+        return selection is not FeatureSelection.NONE and not (
+            selection is FeatureSelection.AUTO and self.surrogate.num_features is None)  # auto: all, unless limited
 
     def to_dict(self) -> dict:
         data = asdict(self)

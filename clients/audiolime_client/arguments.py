@@ -116,9 +116,10 @@ def add_sampling_options(parser: argparse.ArgumentParser) -> None:
                                "with it within the tolerance; tolerant: no component left out is above a "
                                "claimed one by more than the tolerance (far fewer masks at a close border)")
     sampling.add_argument("--estimator", choices=ESTIMATORS,
-                          help="plain (default): LIME's weighted ridge; adjusted: the same weights, "
-                               "regression-adjusted (pairs of components fitted and projected exactly; fewer "
-                               "masks where components act in pairs, as a real tagger's mostly do)")
+                          help="adjusted (default when adaptive): the same weights as LIME's, regression-"
+                               "adjusted (interactions of components near in time fitted and projected exactly; "
+                               "far fewer masks where components act together, as a real tagger's do); plain "
+                               "(default when fixed): LIME's weighted ridge")
     sampling.add_argument("--design", choices=DESIGNS,
                           help="independent draws, or each mask with its complement (default: paired when "
                                "adaptive, independent when fixed)")

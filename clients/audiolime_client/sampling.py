@@ -8,8 +8,8 @@ also say which claim a fixed run reports.
     Sampling(confidence=0.99, top_k=2)        adaptive, sure of the top 2 at 99 %
     Sampling(claim="tolerant")                sure that no component left out is above a claimed
                                               one by more than the tolerance (cheaper at a close border)
-    Sampling(estimator="adjusted")            the same weights, regression-adjusted (fewer masks when
-                                              components act in pairs, as a real tagger's mostly do)
+    Sampling(estimator="plain")               LIME's own fit (an adaptive run's default is "adjusted":
+                                              the same weights from far fewer masks, regression-adjusted)
     sampling_request(fixed=256)               (256, {"strategy": "fixed"})
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Sampling:
     round_size: int | None = None  # 64
     design: str | None = None  # independent | paired (paired when adaptive)
     claim: str | None = None  # strict | tolerant (strict): what a tag's claim about its top components says
-    estimator: str | None = None  # plain | adjusted (plain): how the weights are estimated from the answers
+    estimator: str | None = None  # plain | adjusted (adjusted when adaptive): how the weights are estimated
 
     def __post_init__(self) -> None:
         _check_choice("strategy", self.strategy, STRATEGIES)

@@ -114,7 +114,8 @@ function explanationRequest() {
 
 /** The `sampling` part: the strategy, the claim's kind, the estimator, confidence and size, an adaptive run's cap. */
 function sampling() {
-  const chosen = { strategy: samplingChoice(), claim: $("claim").value, estimator: $("estimator").value };
+  const chosen = { strategy: samplingChoice(), claim: $("claim").value };
+  if ($("estimator").value) chosen.estimator = $("estimator").value;  // absent: the service's default
   optionalFraction("confidence", (value) => { chosen.confidence = value; });
   optionalNumber("claim-k", (value) => { chosen.top_k = value; });
   if (chosen.strategy === "adaptive") optionalNumber("max-samples", (value) => { chosen.max_samples = value; });

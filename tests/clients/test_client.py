@@ -14,7 +14,8 @@ from audiolime_client import (
 from audiolime_client.audio import decode
 from audiolime_client.errors import UsageError
 from audiolime_client.files import save_job_files
-from engine.surrogate import SurrogateOptions, fit_surrogates
+from engine.adjustment import adjusted_with_covariance, neighbourhoods
+from engine.surrogate import SurrogateOptions, fit_surrogates, kernel_weights
 from tests.clients import tones
 from tests.clients.scripted_server import free_port
 
@@ -256,15 +257,24 @@ def test_samples_refit_to_the_reported_weights_in_json_and_npz(owner, finished, 
 
 
 def test_samples_of_an_adaptive_run_count_their_repeats_and_refit_exactly(client, stack):
+    """The adaptive default reports the regression-adjusted weights: the samples carry each draw's
+    mask and unit in order, from which the engine's adjusted estimate gives them again exactly."""
     job = client.explain(tones.mixture(), sample_rate=tones.RATE, stems=tones.stems(), segments=tones.SEGMENTS,
                          tagger=tones.tagger_settings(stack.tagger), tags=["low", "mid"], timeout=120)
     samples = client.samples(job, "npz")
     assert job.result.stats.strategy == "adaptive" and samples.samples == job.result.stats.samples
-    options = SurrogateOptions(kernel_width=samples.kernel_width, alpha=samples.alpha)
-    fits = fit_surrogates(samples.masks, np.stack([samples.scores_for(t) for t in ("low", "mid")], axis=1), options,
-                          counts=samples.counts)
-    for fit, explained in zip(fits, job.result.tags):
-        np.testing.assert_allclose(fit.weights, explained.weights, rtol=0, atol=1e-12)
+    assert samples.estimator == "adjusted" and len(samples.draws) == len(samples.units) == samples.samples
+    np.testing.assert_array_equal(np.bincount(samples.draws, minlength=len(samples.masks)), samples.counts)
+    scores = np.stack([samples.scores_for(t) for t in ("low", "mid")], axis=1)
+    kernel = kernel_weights(samples.masks.astype(np.float64), samples.kernel_width)
+    adjusted, _ = adjusted_with_covariance(samples.masks, samples.draws, samples.units, scores, kernel, samples.alpha,
+                                           samples.kernel_width,
+                                           neighbourhoods(len(job.result.sources), len(job.result.segments)))
+    plain = fit_surrogates(samples.masks, scores, SurrogateOptions(kernel_width=samples.kernel_width,
+                                                                   alpha=samples.alpha), counts=samples.counts)
+    for t, explained in enumerate(job.result.tags):
+        np.testing.assert_allclose(adjusted.weights[t], explained.weights, rtol=0, atol=1e-12)
+        assert np.abs(plain[t].weights - explained.weights).max() > 1e-6  # LIME's plain refit is another estimate
 
 
 def test_samples_wait_for_the_end_and_stay_with_their_key(client, stack, finished):
