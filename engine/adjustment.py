@@ -2,16 +2,16 @@
 
 What an explanation estimates is LIME's fit with unlimited masks: the kernel-weighted linear
 projection β* of the tagger over uniformly drawn masks. The plain fit's error comes from what the
-linear surrogate misfits, and on real taggers most of that misfit is pairs of components acting
-together (MSD_musicnn on the example clip: 84–98 % of it, kernel-weighted, over all 4,096 masks of
-2 × 6). So the estimate is split in two (model-assisted estimation, as in survey sampling and
+linear surrogate misfits, and on real taggers that misfit is components acting together, mostly
+where they are near in time. So the estimate is split in two (model-assisted estimation, as in survey sampling and
 double machine learning):
 
     β̂ = P(g) + LS(y − g)
 
-g is a ridge fit of the answers on the components and their pairs; P(g) is its projection over
-*every* mask, computed exactly from the kernel's moments (the masks are uniform and the kernel
-depends only on how many components are on, so every expectation is a sum over that count); LS is
+g is a ridge fit of the answers on the components and interactions of them (neighbourhoods():
+the set chosen per tag); P(g) is its projection over *every* mask, computed exactly from the
+kernel's moments (the masks are uniform and the kernel depends only on how many components are
+on, so every expectation is a sum over that count, for a term of any order); LS is
 the plain kernel-weighted fit of what g leaves. P is linear and exact, so β̂ estimates β* whatever
 g is; only the residual part is sampled, and its error is the misfit of g, not of a line.
 
@@ -21,8 +21,8 @@ its own noise does not leak into the estimate to first order. The covariance of 
 average of the halves' cluster-robust sandwiches — the same law stability.py claims from — plus
 what g's own error may move in the other half's fit (second order in theory, but not small when g
 has hundreds of features and a half a hundred units): estimated as the sandwich of the two halves'
-g apart, which differ by about √2 times that error. g's ridge penalty is chosen per tag by
-generalised cross-validation on its own half.
+g apart, which differ by about √2 times that error. g's interactions and ridge penalty are chosen
+per tag by generalised cross-validation on its own half.
 """
 from __future__ import annotations
 

@@ -259,7 +259,7 @@ class Explainer:
 
     @property
     def _adjusted(self) -> bool:
-        """Regression adjustment samples what pairs of components leave; every mask asked leaves nothing."""
+        """Regression adjustment samples what interactions of components leave; every mask asked leaves nothing."""
         return self.plan.estimator is Estimator.ADJUSTED and not self.exhaustive
 
     def _claims(self) -> list:
@@ -306,8 +306,8 @@ class Explainer:
         return tags
 
     def _stability(self, t: int, draws: int, distinct: int) -> dict:
-        fit = ("regression-adjusted weighted ridge (pairs of components near in time, or all pairs, as "
-               "cross-validation prefers, fitted on one half of the draws and projected over every mask, the "
+        fit = ("regression-adjusted weighted ridge (interactions of components near in time, or every pair, "
+               "as cross-validation prefers, fitted on one half of the draws and projected over every mask, the "
                "rest regressed on the other half, the halves swapped)"
                if self._adjusted else "weighted ridge")
         method = ("exact: every mask asked once" if self.exhaustive else

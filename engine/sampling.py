@@ -40,7 +40,7 @@ class Estimator(str, Enum):
     """How the weights are estimated from the answered masks (the same weights, LIME's fit with
     unlimited masks, either way)."""
     PLAIN = "plain"  # LIME's kernel-weighted ridge on the masks
-    ADJUSTED = "adjusted"  # regression-adjusted: pairs of components fitted and projected exactly (adjustment.py)
+    ADJUSTED = "adjusted"  # regression-adjusted: interactions fitted and projected exactly (adjustment.py)
 
 
 class StopReason(str, Enum):
