@@ -236,8 +236,10 @@ def test_fixed_asks_exactly_that_many_masks(client, stack):
 def test_samples_refit_to_the_reported_weights_in_json_and_npz(owner, finished, tmp_path):
     as_json, as_npz = owner.samples(finished), owner.samples(finished.id, format="npz")
     assert isinstance(as_json, Samples) and as_json.labels == as_npz.labels == ("low", "mid", "high", "loud")
-    for name in ("masks", "counts", "scores"):
+    for name in ("masks", "counts", "scores", "draws", "units"):
         np.testing.assert_array_equal(getattr(as_json, name), getattr(as_npz, name))
+    assert as_json.estimator == as_npz.estimator == "plain"  # a fixed run: LIME's fit
+    np.testing.assert_array_equal(np.bincount(as_json.draws, minlength=len(as_json.masks)), as_json.counts)
     assert as_json.samples == finished.result.stats.samples and as_json.masks[0].all()
     assert len(as_json.masks) == finished.result.stats.unique_masks and as_json.exhaustive is False
     options = SurrogateOptions(kernel_width=as_json.kernel_width, alpha=as_json.alpha)
