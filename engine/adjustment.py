@@ -107,7 +107,7 @@ def neighbourhoods(n_sources: int, n_segments: int) -> list[Terms]:
             window.setdefault(order, set()).update(itertools.combinations(members, order))
     candidates = [_pairs(i, j, apart <= 0), _pairs(i, j, apart <= 1),
                   _terms({r: t for r, t in window.items() if r <= 3}), _terms(window),
-                  _pairs(i, j, apart <= 2), _pairs(i, j, apart >= 0)]
+                  _pairs(i, j, apart <= 2), *every_pair(d)]
     kept, seen = [], set()
     for terms in candidates:
         size = sum(len(t) for t in terms)
@@ -120,7 +120,7 @@ def neighbourhoods(n_sources: int, n_segments: int) -> list[Terms]:
 
 def every_pair(d: int) -> list[Terms]:
     i, j = np.triu_indices(d, 1)
-    return [_pairs(i, j, i >= 0)]
+    return [(np.column_stack([i, j]),)]
 
 
 def _pairs(i, j, keep) -> Terms:

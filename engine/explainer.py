@@ -98,6 +98,9 @@ class Explainer:
                                        tuple(c.name for c in factorization.components), self._off[Phase.CHECKING])
         self._checks = checking.Checks.none([], self._layout)
         self.check_error: TaggerError | None = None
+        # the interaction sets the adjusted estimate's g chooses among: fixed by the layout, built once
+        self._interactions = (neighbourhoods(len(factorization.sources.names), len(factorization.segments))
+                              if self._adjusted else None)
 
     # -- what the driver has -------------------------------------------------------------------
     def remember(self, answers: Mapping[bytes, np.ndarray], labels, reused: bool = False,
@@ -248,10 +251,8 @@ class Explainer:
         options = self.settings.surrogate
         kernel = kernel_weights(distinct, options.kernel_width)
         if self._adjusted:
-            f = self.factorization
             stats, intercepts = adjusted_with_covariance(distinct, rows, units, scores[:, self.targets], kernel,
-                                                         options.alpha, options.kernel_width,
-                                                         neighbourhoods(len(f.sources.names), len(f.segments)))
+                                                         options.alpha, options.kernel_width, self._interactions)
             return distinct, rows, scores, stats, intercepts
         stats = ridge_with_covariance(distinct, rows, units, scores[:, self.targets], kernel, options.alpha,
                                       self.exhaustive)
