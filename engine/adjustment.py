@@ -15,14 +15,16 @@ on, so every expectation is a sum over that count, for a term of any order); LS 
 the plain kernel-weighted fit of what g leaves. P is linear and exact, so β̂ estimates β* whatever
 g is; only the residual part is sampled, and its error is the misfit of g, not of a line.
 
-g is fitted on one half of the units (independent draws, or pairs) and its residual regressed on
-the other half, and the halves swap (cross-fitting): g never fits the answers it corrects, so
-its own noise does not leak into the estimate to first order. The covariance of β̂ is the
-average of the halves' cluster-robust sandwiches — the same law stability.py claims from — plus
-what g's own error may move in the other half's fit (second order in theory, but not small when g
-has hundreds of features and a half a hundred units): estimated as the sandwich of the two halves'
-g apart, which differ by about √2 times that error. g's interactions and ridge penalty are chosen
-per tag by generalised cross-validation on its own half.
+g is fitted on three quarters of the units (independent draws, or pairs) and corrects the fourth,
+four times over (cross-fitting, FOLDS): g never fits the answers it corrects, so its own noise does
+not leak into the estimate to first order. The corrected answers are pooled into one plain fit, so
+the covariance of β̂ is that fit's cluster-robust sandwich — the same law stability.py claims from.
+Its residuals are each from a g that did not see them, so they carry g's own error; what the
+sandwich misses is second order (measured over 40–60 seeds of 128 and 256 masks: standard errors
+1.0–1.08 times the error on MSD_musicnn at 2 × 6 and on a tagger that hears windows; the earlier
+two halves, each g fitted on half the units, left 1.2–2.6 times this squared error on musicnn and
+20–35 times on the windowed tagger). g's interactions and ridge penalty are chosen per tag by generalised cross-validation on
+its own folds.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ import numpy as np
 from .stability import Fit, ridge_with_covariance
 from .surrogate import SurrogateFit, kernel_weights, weighted_r2
 
+FOLDS = 4  # g is fitted on three quarters of the units and corrects the fourth, four times
 PENALTIES = np.array([1e-4, 1e-3, 0.01, 0.1, 1.0, 10.0, 100.0])  # × the mean eigenvalue of g's weighted Gram
 
 
@@ -44,28 +47,25 @@ def adjusted_with_covariance(masks: np.ndarray, rows: np.ndarray, units: np.ndar
     and the interaction sets g may choose among (neighbourhoods(); None: every pair)."""
     masks = np.asarray(masks, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64).reshape(len(masks), -1)
-    halves = [units % 2 == 0, units % 2 == 1]
-    if (int(units.max()) + 1 if len(units) else 0) < 4 or not all(h.any() for h in halves):
-        plain = ridge_with_covariance(masks, rows, units, scores, kernel, alpha)  # too few to halve
+    folds = units % FOLDS
+    if (int(units.max()) + 1 if len(units) else 0) < 2 * FOLDS or len(np.unique(folds)) < FOLDS:
+        plain = ridge_with_covariance(masks, rows, units, scores, kernel, alpha)  # too few to fold
         return plain, _intercept(masks, rows, kernel, scores, plain.weights)
     candidates = candidates or every_pair(masks.shape[1])
-    fitted = [Interactions.fit(masks, rows[h], scores, kernel, candidates) for h in halves]
-    predictions = [g.predict(masks) for g in fitted]
-    # what g's own error may add: the two halves' g differ by about √2 times it
-    wobble = (predictions[0] - predictions[1]) / np.sqrt(2.0)
+    fitted = [Interactions.fit(masks, rows[folds != k], scores, kernel, candidates) for k in range(FOLDS)]
+    predictions = np.stack([g.predict(masks) for g in fitted])  # (K, U, T)
+    # each draw's residual is from the g that did not see its fold: a mask drawn in two folds is two rows
+    pairs, fold_rows = np.unique(rows * FOLDS + folds, return_inverse=True)
+    held, fold_of = pairs // FOLDS, pairs % FOLDS
+    residual = scores[held] - predictions[fold_of, held]
+    fit = ridge_with_covariance(masks[held], fold_rows, units, residual, kernel[held], alpha)
     projection = Projection(masks.shape[1], kernel_width)
-    weights, intercepts, covariance, df = [], [], 0.0, 0.0
-    for corrected, g, predicted in ((halves[1], fitted[0], predictions[0]), (halves[0], fitted[1], predictions[1])):
-        _, corrected_units = np.unique(units[corrected], return_inverse=True)
-        residual = scores - predicted
-        fit = ridge_with_covariance(masks, rows[corrected], corrected_units, residual, kernel, alpha)
-        error = ridge_with_covariance(masks, rows[corrected], corrected_units, wobble, kernel, alpha)
-        g_intercept, g_weights = projection.of(g)
-        weights.append(g_weights + fit.weights)
-        intercepts.append(g_intercept + _intercept(masks, rows[corrected], kernel, residual, fit.weights))
-        covariance = covariance + (fit.covariance + error.covariance) / 4.0
-        df += fit.df
-    return Fit(np.mean(weights, axis=0), covariance, df), np.mean(intercepts, axis=0)
+    projected = [projection.of(g) for g in fitted]
+    intercepts = np.mean([p[0] for p in projected], axis=0) + _intercept(
+        masks[held], fold_rows, kernel[held], residual, fit.weights)
+    weights = np.mean([p[1] for p in projected], axis=0) + fit.weights
+    # the pooled residuals carry each g's own error (no g saw the fold it corrects): the sandwich holds it
+    return Fit(weights, fit.covariance, fit.df), intercepts
 
 
 def adjusted_fits(masks: np.ndarray, scores: np.ndarray, counts: np.ndarray, weights: np.ndarray,

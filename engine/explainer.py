@@ -308,8 +308,8 @@ class Explainer:
 
     def _stability(self, t: int, draws: int, distinct: int) -> dict:
         fit = ("regression-adjusted weighted ridge (interactions of components near in time, or every pair, "
-               "as cross-validation prefers, fitted on one half of the draws and projected over every mask, the "
-               "rest regressed on the other half, the halves swapped)"
+               "as cross-validation prefers, fitted on three quarters of the draws and projected over every mask, "
+               "the fourth corrected by it, four times over, the corrected answers fitted together)"
                if self._adjusted else "weighted ridge")
         method = ("exact: every mask asked once" if self.exhaustive else
                   f"cluster-robust sandwich covariance of the {fit} ({self.plan.design.value} draws), "
@@ -363,7 +363,7 @@ class Explainer:
         tagger's scores for every label (so it can be refitted, audited or reproduced elsewhere)."""
         distinct, rows, units, scores = self._sample()
         return {"masks": distinct, "counts": np.bincount(rows, minlength=len(distinct)), "scores": scores,
-                "draws": rows, "units": units,  # the adjusted estimate halves the draws by unit
+                "draws": rows, "units": units,  # the adjusted estimate folds the draws by unit
                 "labels": list(self.labels), "exhaustive": self.exhaustive,
                 "estimator": "adjusted" if self._adjusted else "plain",
                 "kernel_width": self.settings.surrogate.kernel_width, "alpha": self.settings.surrogate.alpha}

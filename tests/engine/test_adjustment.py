@@ -125,8 +125,9 @@ def test_the_neighbourhoods_hold_interactions_near_in_time_from_the_fewest():
 
 
 def test_on_a_tagger_that_hears_windows_pairs_near_in_time_estimate_far_more_closely():
-    """Over 30 seeds of 256 masks at 2 x 8 (measured on 60: a mean squared error 0.02 of the plain
-    fit's with pairs near in time, 0.7 with every pair), with standard errors that match the spread."""
+    """Over 30 seeds of 256 masks at 2 x 8 (measured: a mean squared error 4e-5 of the plain fit's
+    with interactions near in time, 0.5 with every pair; with the earlier two halves 0.02 and 0.7),
+    with standard errors that match the spread (measured 1.08)."""
     d = SOURCES * SEGMENTS
     truth = population_weights(d, windowed)
     runs = {"plain": [], "every pair": [], "near": []}
@@ -140,18 +141,18 @@ def test_on_a_tagger_that_hears_windows_pairs_near_in_time_estimate_far_more_clo
         runs["near"].append(near.weights)
         reported.append(np.sqrt(np.diagonal(near.covariance, axis1=1, axis2=2)))
     mse = {name: ((np.array(w) - truth) ** 2).mean() for name, w in runs.items()}
-    assert mse["near"] < 0.1 * mse["plain"] and mse["near"] < 0.1 * mse["every pair"], mse
+    assert mse["near"] < 0.002 * mse["plain"] and mse["near"] < 0.002 * mse["every pair"], mse
     ratio = np.median(np.mean(reported, axis=0) / np.array(runs["near"]).std(axis=0))
     assert 0.8 < ratio < 1.4, ratio
 
 
-def test_too_few_units_for_either_half_claims_nothing():
+def test_too_few_units_for_the_pooled_fit_claim_nothing():
     distinct, rows, units, scores, kernel = sampled(8, 16, 0, duet)
     adjusted, _ = adjusted_with_covariance(distinct, rows, units, scores, kernel, ALPHA, WIDTH)
     assert not np.all(np.isfinite(adjusted.covariance))
 
 
-def test_too_few_units_to_halve_give_the_plain_fit():
+def test_too_few_units_to_fold_give_the_plain_fit():
     distinct, rows, units, scores, kernel = sampled(8, 6, 0, duet)  # three pairs
     plain = ridge_with_covariance(distinct, rows, units, scores, kernel, ALPHA)
     adjusted, _ = adjusted_with_covariance(distinct, rows, units, scores, kernel, ALPHA, WIDTH)

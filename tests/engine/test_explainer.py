@@ -64,6 +64,8 @@ def close_pair_with_interactions(mixes):
 
 
 def test_a_tolerant_claim_settles_a_close_pair_with_fewer_masks_and_claims_one_of_it():
+    # LIME's plain fit, which the knot makes noisy: the adjusted estimate reads the knot's pairs and
+    # settles either claim at its first look, leaving nothing for the tolerant claim to save
     sources = stems(SECONDS)
     for seed in range(3):
         results = {}
@@ -71,7 +73,9 @@ def test_a_tolerant_claim_settles_a_close_pair_with_fewer_masks_and_claims_one_o
             tagger = FunctionTagger(close_pair_with_interactions, ["close"], SAMPLE_RATE)
             results[kind] = explain(sources.mixture(), SAMPLE_RATE, tagger,
                                     ExplainSettings(segments=SEGMENTS, seed=seed, **TIMED,
-                                                    sampling=SamplingSettings(top_k=1, claim=kind)), sources=sources)
+                                                    sampling=SamplingSettings(top_k=1, claim=kind,
+                                                                              estimator="plain")),
+                                    sources=sources)
         tolerant = results["tolerant"].tag("close").stability
         pair = {component(results["tolerant"], "vocals", 1), component(results["tolerant"], "bass", 2)}
         assert tolerant["converged"] and tolerant["kind"] == "tolerant" and tolerant["tied"] == []
