@@ -32,6 +32,7 @@ import itertools
 from math import comb
 
 import numpy as np
+from scipy import linalg
 
 from .stability import Fit, ridge_with_covariance
 from .surrogate import SurrogateFit, kernel_weights, weighted_r2
@@ -183,7 +184,7 @@ def _ridge_gcv(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[float,
     (of PENALTIES) that generalised cross-validation prefers."""
     z_mean, y_mean = w @ z / w.sum(), w @ y / w.sum()
     root = np.sqrt(w)[:, None]
-    left, values, right = np.linalg.svd(root * (z - z_mean), full_matrices=False)
+    left, values, right = _svd(root * (z - z_mean))
     projected = left.T @ (root * (y - y_mean))  # (r, T)
     squares = values ** 2
     scale = squares.sum() / z.shape[1] or 1.0  # the penalties' unit (1 when every mask is the same)
@@ -205,6 +206,16 @@ def _ridge_gcv(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[float,
         coefficients = right.T @ (values / (squares + penalty) * projected[:, t])
         out.append((float(best[t]), coefficients, float(y_mean[t] - coefficients @ z_mean)))
     return out
+
+
+def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The thin SVD. LAPACK's divide and conquer (numpy's) fails to converge on a rare rank-deficient
+    design (seen: 5 x 10 components, 384 draws, 375 features of rank 241, single-threaded OpenBLAS);
+    the older QR iteration is slower and does not."""
+    try:
+        return np.linalg.svd(a, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return linalg.svd(a, full_matrices=False, lapack_driver="gesvd")
 
 
 class Projection:
