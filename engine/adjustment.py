@@ -23,8 +23,8 @@ Its residuals are each from a g that did not see them, so they carry g's own err
 sandwich misses is second order (measured over 40–60 seeds of 128 and 256 masks: standard errors
 1.0–1.08 times the error on MSD_musicnn at 2 × 6 and on a tagger that hears windows; the earlier
 two halves, each g fitted on half the units, left 1.2–2.6 times this squared error on musicnn and
-20–35 times on the windowed tagger). g's interactions and ridge penalty are chosen per tag by generalised cross-validation on
-its own folds.
+20–35 times on the windowed tagger). g's interactions and ridge penalty are chosen per tag by
+generalised cross-validation on its own folds.
 """
 from __future__ import annotations
 
