@@ -139,15 +139,13 @@ def sampled_reference(case: Case) -> dict:
     all 30 weights, the two estimators on the two sets of draws differ by 0.90-1.02 of their
     standard errors (root mean square)."""
     from engine.adjustment import adjusted_with_covariance, neighbourhoods  # noqa: PLC0415
+    from engine.perturbations import draw_rows  # noqa: PLC0415
     from engine.sampling import MaskStream  # noqa: PLC0415
     from engine.surrogate import kernel_weights  # noqa: PLC0415
 
     d = len(case.sources) * case.segments
     draws = MaskStream(d, REFERENCE_SEED).first(REFERENCE_DRAWS)
-    index: dict[bytes, int] = {}
-    rows = np.array([index.setdefault(m.tobytes(), len(index)) for m in draws])
-    masks = np.zeros((len(index), d), dtype=bool)
-    masks[rows] = draws
+    masks, rows = draw_rows(draws)
     columns = [case.labels.index(t) for t in case.tags]
     options = SurrogateOptions()
     fit, _ = adjusted_with_covariance(masks, rows, np.arange(len(draws)), case.score(masks)[:, columns],

@@ -25,7 +25,7 @@ from .components import Factorization
 from .errors import TaggerError
 from .explanation import Explanation, TagExplanation
 from .mixing import Off
-from .perturbations import Heard, answer_key, mask_key
+from .perturbations import Heard, answer_key, draw_rows, mask_key
 from .adjustment import adjusted_fits, adjusted_with_covariance, neighbourhoods
 from .sampling import ClaimKind, Estimator, MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
 from .sequential import Inference, Looks
@@ -236,13 +236,9 @@ class Explainer:
     def _sample(self):
         """The draws so far as distinct masks, the distinct mask of each draw, and the units."""
         draws = self._round_masks()
-        keys = [answer_key(m, self._off[Phase.SAMPLING]) for m in draws]
-        index: dict[bytes, int] = {}
-        rows = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
-        distinct = np.zeros((len(index), draws.shape[1]), dtype=bool)
-        distinct[rows] = draws
+        distinct, rows = draw_rows(draws)
         units = np.arange(len(draws)) if self.exhaustive else self._stream.clusters(len(draws))
-        scores = np.stack([self._answers[k] for k in index])
+        scores = np.stack([self._answers[answer_key(m, self._off[Phase.SAMPLING])] for m in distinct])
         return distinct, rows, units, scores
 
     # -- fitting and claims ----------------------------------------------------------------------

@@ -47,6 +47,16 @@ def _deduplicate(masks: np.ndarray) -> Perturbations:
     return Perturbations(masks[first[order]], counts[order], exhaustive=False)
 
 
+def draw_rows(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The draws as distinct masks (in order of first appearance, so row 0 stays row 0) and the
+    distinct mask of each draw: what a fit weighted by draws, or clustered by unit, needs."""
+    index: dict[bytes, int] = {}
+    rows = np.array([index.setdefault(mask_key(m), len(index)) for m in draws], dtype=np.int64)
+    distinct = np.zeros((len(index), draws.shape[1]), dtype=bool)
+    distinct[rows] = draws
+    return distinct, rows
+
+
 def mask_key(mask: np.ndarray) -> bytes:
     """A compact, hashable identity of one mask."""
     return np.packbits(np.asarray(mask, dtype=bool)).tobytes() + bytes([len(mask) % 8])

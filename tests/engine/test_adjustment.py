@@ -5,6 +5,7 @@ import pytest
 
 from engine.adjustment import Interactions, Projection, adjusted_with_covariance, neighbourhoods
 from engine.errors import InvalidOptionError
+from engine.perturbations import draw_rows
 from engine.sampling import Design, MaskStream, SamplingSettings, all_masks
 from engine.settings import ExplainSettings
 from engine.stability import ridge_with_covariance
@@ -24,10 +25,7 @@ def population_weights(d: int, answer) -> np.ndarray:
 def sampled(d: int, n: int, seed: int, answer):
     stream = MaskStream(d, seed, Design.PAIRED)
     draws, units = stream.first(n), stream.clusters(n)
-    index: dict[bytes, int] = {}
-    rows = np.array([index.setdefault(m.tobytes(), len(index)) for m in draws])
-    distinct = np.zeros((len(index), d), dtype=bool)
-    distinct[rows] = draws
+    distinct, rows = draw_rows(draws)
     kernel = kernel_weights(distinct.astype(np.float64), WIDTH)
     return distinct, rows, units, answer(distinct), kernel
 
@@ -185,14 +183,10 @@ def test_g_is_fitted_where_lapacks_divide_and_conquer_svd_fails_to_converge():
     bench at 5 x 10 components: the third fold's g at 512 draws, pairs at most one segment apart)."""
     from threadpoolctl import threadpool_limits
 
-    stream = MaskStream(50, 5, Design.PAIRED)
-    draws, units = stream.first(512), stream.clusters(512)
-    index: dict[bytes, int] = {}
-    rows = np.array([index.setdefault(m.tobytes(), len(index)) for m in draws])
-    masks = np.zeros((len(index), 50), dtype=bool)
-    masks[rows] = draws
-    kernel = kernel_weights(masks.astype(np.float64), WIDTH)
-    scores = masks[:, :2].astype(np.float64) @ np.array([[1.0], [0.5]]) + 0.3 * (masks[:, 2] & masks[:, 12])[:, None]
+    def answer(masks):
+        return masks[:, :2].astype(np.float64) @ np.array([[1.0], [0.5]]) + 0.3 * (masks[:, 2] & masks[:, 12])[:, None]
+
+    masks, rows, units, scores, kernel = sampled(50, 512, 5, answer)
     with threadpool_limits(1):
         g = Interactions.fit(masks, rows[units % 4 != 2], scores, kernel, [neighbourhoods(5, 10)[1]])
     explained = 1 - ((g.predict(masks) - scores) ** 2).mean() / scores.var()
