@@ -181,21 +181,29 @@ class Interactions:
 
 def _ridge_gcv(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[float, np.ndarray, float]]:
     """Per tag, (GCV score, coefficients, intercept) of the weighted ridge of y on z at the penalty
-    (of PENALTIES) that generalised cross-validation prefers."""
+    (of PENALTIES) that generalised cross-validation prefers.
+
+    Everything comes from the weighted Gram matrix Z'WZ and its eigenvectors V (eigenvalues s²), not
+    from an SVD of the n × p design: forming the Gram is one matrix product, and its p × p eigen-
+    decomposition costs less than the SVD of a design with more rows than columns. With c = V'Z'Wy, the
+    ridge at λ is V diag(1/(s² + λ)) c, its hat matrix has trace Σ s²/(s² + λ), and its residual sum of
+    squares is y'Wy − Σ c² (2 − s²/(s² + λ))/(s² + λ), all without the design again."""
     z_mean, y_mean = w @ z / w.sum(), w @ y / w.sum()
-    root = np.sqrt(w)[:, None]
-    left, values, right = _svd(root * (z - z_mean))
-    projected = left.T @ (root * (y - y_mean))  # (r, T)
-    squares = values ** 2
+    centred, answers = z - z_mean, y - y_mean
+    weighted = w[:, None] * centred
+    squares, vectors = _eigh(centred.T @ weighted)
+    squares = np.clip(squares, 0.0, None)  # the Gram is positive semi-definite: below zero is rounding
+    projected = vectors.T @ (weighted.T @ answers)  # (p, T)
+    total = w @ answers ** 2  # (T,)
     scale = squares.sum() / z.shape[1] or 1.0  # the penalties' unit (1 when every mask is the same)
     best, chosen = np.full(y.shape[1], np.inf), np.full(y.shape[1], PENALTIES[-1] * scale)
     for penalty in PENALTIES * scale:
         shrink = squares / (squares + penalty)
-        residual = root * (y - y_mean) - left @ (shrink[:, None] * projected)
         room = 1.0 - shrink.sum() / len(w)  # an all but interpolating fit is not a candidate
         if room <= 0.05:
             continue
-        gcv = (residual ** 2).sum(axis=0) / room ** 2
+        explained = ((2.0 - shrink) / (squares + penalty)) @ projected ** 2
+        gcv = np.clip(total - explained, 0.0, None) / room ** 2
         better = gcv < best
         best, chosen = np.where(better, gcv, best), np.where(better, penalty, chosen)
     out = []
@@ -203,19 +211,19 @@ def _ridge_gcv(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> list[tuple[float,
         if np.ptp(y[:, t]) == 0:  # a tag the answers never move: exactly nothing to fit, not rounding noise
             out.append((0.0, np.zeros(z.shape[1]), float(y[0, t])))
             continue
-        coefficients = right.T @ (values / (squares + penalty) * projected[:, t])
+        coefficients = vectors @ (projected[:, t] / (squares + penalty))
         out.append((float(best[t]), coefficients, float(y_mean[t] - coefficients @ z_mean)))
     return out
 
 
-def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The thin SVD. LAPACK's divide and conquer (numpy's) fails to converge on a rare rank-deficient
-    design (seen: 5 x 10 components, 384 draws, 375 features of rank 241, single-threaded OpenBLAS);
-    the older QR iteration is slower and does not."""
+def _eigh(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The eigendecomposition of a symmetric matrix. LAPACK's divide and conquer can fail to converge
+    on a rare rank-deficient design (seen with the SVD: 5 x 10 components, 384 draws, 375 features
+    of rank 241, single-threaded OpenBLAS); the older QR iteration is slower and does not."""
     try:
-        return np.linalg.svd(a, full_matrices=False)
+        return np.linalg.eigh(gram)
     except np.linalg.LinAlgError:
-        return linalg.svd(a, full_matrices=False, lapack_driver="gesvd")
+        return linalg.eigh(gram, driver="ev")
 
 
 class Projection:

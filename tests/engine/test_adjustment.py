@@ -178,9 +178,10 @@ def test_an_unknown_estimator_is_refused_with_the_ones_there_are():
         SamplingSettings(estimator="fancy")
 
 
-def test_g_is_fitted_where_lapacks_divide_and_conquer_svd_fails_to_converge():
-    """A design the single-threaded OpenBLAS SVD of numpy does not converge on (found by the sampling
-    bench at 5 x 10 components: the third fold's g at 512 draws, pairs at most one segment apart)."""
+def test_g_is_fitted_on_a_design_where_lapacks_divide_and_conquer_svd_failed():
+    """A design the single-threaded OpenBLAS SVD of numpy did not converge on (found by the sampling
+    bench at 5 x 10 components: the third fold's g at 512 draws, pairs at most one segment apart);
+    g now solves through the Gram's eigendecomposition, with the same fallback."""
     from threadpoolctl import threadpool_limits
 
     def answer(masks):
