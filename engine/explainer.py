@@ -26,7 +26,7 @@ from .errors import TaggerError
 from .explanation import Explanation, TagExplanation
 from .mixing import Off
 from .perturbations import Heard, answer_key, draw_rows, mask_key
-from .adjustment import adjusted_fits, adjusted_with_covariance, neighbourhoods
+from .adjustment import adjusted_fits, adjusted_with_covariance, describe as describe_adjustment, neighbourhoods
 from .sampling import ClaimKind, Estimator, MaskStream, StopReason, Strategy, all_masks, exhaustive_fits, schedule
 from .sequential import Inference, Looks
 from .settings import ExplainSettings
@@ -303,10 +303,7 @@ class Explainer:
         return tags
 
     def _stability(self, t: int, draws: int, distinct: int) -> dict:
-        fit = ("regression-adjusted weighted ridge (interactions of components near in time, or every pair, "
-               "as cross-validation prefers, fitted on three quarters of the draws and projected over every mask, "
-               "the fourth corrected by it, four times over, the corrected answers fitted together)"
-               if self._adjusted else "weighted ridge")
+        fit = describe_adjustment() if self._adjusted else "weighted ridge"
         method = ("exact: every mask asked once" if self.exhaustive else
                   f"cluster-robust sandwich covariance of the {fit} ({self.plan.design.value} draws), "
                   f"t quantiles, {self._paying()}")
