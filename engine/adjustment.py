@@ -166,24 +166,17 @@ class Interactions:
         return np.concatenate([x] + [x[:, t].prod(axis=2) for t in terms], axis=1)
 
     @classmethod
-    def fit(cls, masks: np.ndarray, rows: np.ndarray, scores: np.ndarray, kernel: np.ndarray,
-            candidates: list[Terms]) -> "Interactions":
-        """g on every draw `rows` names (rows index masks; a mask drawn twice counts twice)."""
-        return cls.fit_folds(masks, rows, np.ones(len(rows), dtype=np.int64), 1, scores, kernel, candidates)[0]
-
-    @classmethod
     def fit_folds(cls, masks: np.ndarray, rows: np.ndarray, folds: np.ndarray, n_folds: int, scores: np.ndarray,
                   kernel: np.ndarray, candidates: list[Terms]) -> list["Interactions"]:
-        """g once per fold k < n_folds, on every draw outside it (folds: each draw's fold; with a single
-        fold, 1 for every draw: g on them all). Each candidate's features are built and summed once
-        per fold; a fit leaving one out is the total minus that fold's sums, so the folds cost one
-        Gram matrix and an eigendecomposition each, not a Gram each."""
-        group = np.minimum(folds, n_folds)  # the last group: draws every fit sees
-        counts = np.stack([np.bincount(rows[group == k], minlength=len(masks)) for k in range(n_folds + 1)])
-        omega = kernel * counts  # (n_folds + 1, masks)
+        """g once per fold k < n_folds, on every draw outside it (folds: each draw's fold). Each
+        candidate's features are built and summed once per fold; a fit leaving one out is the total
+        minus that fold's sums, so the folds cost one Gram matrix and an eigendecomposition each, not
+        a Gram each."""
+        counts = np.stack([np.bincount(rows[folds == k], minlength=len(masks)) for k in range(n_folds)])
+        omega = kernel * counts  # (n_folds, masks)
         used = omega.sum(axis=0) > 0
         x, y, omega = masks[used], scores[used], omega[:, used]
-        outside = omega.sum(axis=0) - omega[:n_folds]  # (n_folds, masks): each fit's weights
+        outside = omega.sum(axis=0) - omega  # (n_folds, masks): each fit's weights
         y_shift = y.mean(axis=0)  # sums are taken about these, so that removing a fold cancels little
         fits = [_Fit(y, w) for w in outside]
         for terms in candidates:
