@@ -12,7 +12,7 @@ include taggers/mlserver/mlserver.mk
 include taggers/musicnn/musicnn.mk
 include tests/browser/browser.mk
 
-.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling bench-study bench-fairness bench-study-musicnn bench-verification study-clips real-clips clean
+.PHONY: setup models run test test-fast bench bench-service bench-protocols bench-sampling bench-interactions bench-study bench-fairness bench-study-musicnn bench-verification study-clips real-clips clean
 
 setup: $(INSTALLED) $(MODEL)
 
@@ -81,6 +81,10 @@ bench-verification: setup musicnn-venv study-clips real-clips
 # draw once (about two hours on a fresh machine, remembered in bench/output), then replay.
 bench-sampling: setup musicnn-venv
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/sampling_bench.py
+
+# how fast g learns musicnn's interactions at 3 x 10 (replays bench-sampling's kept answers).
+bench-interactions: setup musicnn-venv
+	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/interaction_bench.py
 
 clean:
 	rm -rf $(VENV) $(MODEL_DIR)

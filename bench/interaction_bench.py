@@ -1,6 +1,6 @@
 """What limits the adjusted estimate at 3 x 10: how fast g learns musicnn's interactions.
 
-    PYTHONPATH=. .venv/bin/python bench/interaction_bench.py [--layout 3x10]
+    PYTHONPATH=. .venv/bin/python bench/interaction_bench.py [--layout 3x10]      (make bench-interactions)
 
 On the finer layout's reference stream (the 16,384 independent draws bench/sampling_bench.py uses,
 answered by musicnn once and replayed from bench/musicnn_memo.py's cache), two figures:
