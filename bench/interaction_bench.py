@@ -25,13 +25,13 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from bench.sampling_bench import REFERENCE_DRAWS, REFERENCE_SEED  # noqa: E402
 from engine.adjustment import Interactions, adjusted_with_covariance, neighbourhoods  # noqa: E402
 from engine.perturbations import draw_rows  # noqa: E402
 from engine.sampling import MaskStream  # noqa: E402
 from engine.stability import ridge_with_covariance  # noqa: E402
 from engine.surrogate import SurrogateOptions, kernel_weights  # noqa: E402
 
-REFERENCE_DRAWS, REFERENCE_SEED = 16384, 10**6  # bench/sampling_bench.py's reference stream
 PENALTIES = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 1.0)  # × the mean eigenvalue of the weighted Gram
 HELD_OUT, SPLITS = 2000, 4
 
@@ -44,8 +44,12 @@ def ridge_error(z, y, k, train, test, penalty) -> float:
     gram = centred.T @ (w[:, None] * centred)
     scale = np.trace(gram) / gram.shape[0]
     b = np.linalg.solve(gram + penalty * scale * np.eye(gram.shape[0]), centred.T @ (w * (y[train] - y_mean)))
-    r = y[test] - y_mean - (z[test] - z_mean) @ b
-    return float(k[test] @ r ** 2 / k[test].sum())
+    return held_out_error(y[test], y_mean + (z[test] - z_mean) @ b, k[test])
+
+
+def held_out_error(y, predicted, k) -> float:
+    """The kernel-weighted mean squared error of a prediction on draws its fit did not see."""
+    return float(k @ (y - predicted) ** 2 / k.sum())
 
 
 def learning_curve(draws, y, k, candidates, sizes) -> None:
@@ -65,18 +69,19 @@ def learning_curve(draws, y, k, candidates, sizes) -> None:
         if row[0] < best[0]:
             best = (row[0], terms)
         print("    " + f"{name:38s}" + "".join(f"{e * 1e4:10.2f}" for e in row), flush=True)
+    from sklearn.exceptions import ConvergenceWarning  # noqa: PLC0415
     from sklearn.linear_model import Lasso  # noqa: PLC0415
 
     z, n = Interactions.features(draws, best[1]), sizes[0]
-    warnings.filterwarnings("ignore")  # a lasso at a small penalty may stop before full convergence
-    errors = []
-    for alpha in (1e-5, 3e-5, 1e-4):
-        per_split = []
-        for s in splits:
-            fit = Lasso(alpha=alpha, max_iter=20000).fit(z[s[:n]], y[s[:n]], sample_weight=k[s[:n]])
-            r = y[s[n:n + HELD_OUT]] - fit.predict(z[s[n:n + HELD_OUT]])
-            per_split.append(k[s[n:n + HELD_OUT]] @ r ** 2 / k[s[n:n + HELD_OUT]].sum())
-        errors.append(np.mean(per_split))
+
+    def lasso_error(alpha, train, test) -> float:
+        fit = Lasso(alpha=alpha, max_iter=20000).fit(z[train], y[train], sample_weight=k[train])
+        return held_out_error(y[test], fit.predict(z[test]), k[test])
+
+    with warnings.catch_warnings():  # a lasso at a small penalty may stop before full convergence
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        errors = [np.mean([lasso_error(alpha, s[:n], s[n:n + HELD_OUT]) for s in splits])
+                  for alpha in (1e-5, 3e-5, 1e-4)]
     print(f"    {'lasso on the best set, best penalty':38s}{min(errors) * 1e4:10.2f}", flush=True)
 
 
