@@ -78,8 +78,9 @@ bench-verification: setup musicnn-venv study-clips real-clips
 
 # Adaptive sampling against references (the border cases, 1,000 seeds each, measure calibration where it binds);
 # the example clip's finer layouts ask musicnn about every mask they
-# draw once (about two hours on a fresh machine, remembered in bench/output), then replay.
-bench-sampling: setup musicnn-venv
+# draw once (about two hours on a fresh machine, remembered in bench/output), then replay; ten real clips
+# at 3 x 10 (clips-3x10) the same way (about an hour and three quarters of musicnn first).
+bench-sampling: setup musicnn-venv real-clips
 	AUDIOLIME_MODEL_DIR=$(MODEL_DIR) $(PY) bench/sampling_bench.py
 
 # how fast g learns musicnn's interactions at 3 x 10 (replays bench-sampling's kept answers).

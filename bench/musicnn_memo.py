@@ -6,6 +6,8 @@ about the masks a benchmark actually draws, and keeps each answer in an ignored 
 (bench/output/musicnn-memo-<layout>.npz): musicnn is deterministic, so a rerun replays every
 mask it has heard and asks only about new ones (hits and misses are printed).
 
+Any clip can be remembered so (MusicnnMemo("3x10", clip=path): its own file, named after the clip).
+
 Layouts: `2x10` (Spleeter 2stems x 10 segments, d' = 20) and `3x10` (spleeter:2stems+hpss:
 vocals, harmonic, percussive x 10 segments, d' = 30). The components are built as the worker
 builds them (decode, Spleeter's persistent session, HPSS on the accompaniment where asked, stems
@@ -45,7 +47,9 @@ class MusicnnMemo:
 
     def __init__(self, layout: str, clip: Path = CLIP):
         self.layout, (self.separator, self.segments) = layout, LAYOUTS[layout]
-        self.path = OUT / f"musicnn-memo-{layout}.npz"
+        # the example clip's memo keeps its first name; any other clip's is named after it too
+        suffix = "" if clip == CLIP else f"-{clip.stem}"
+        self.path = OUT / f"musicnn-memo-{layout}{suffix}.npz"
         self.clip_sha256 = hashlib.sha256(clip.read_bytes()).hexdigest()
         waveform, rate = decode(clip.read_bytes())
         factorization = factorize(waveform, rate, worker_stems(waveform, rate, self.separator)[0],

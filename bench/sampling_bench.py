@@ -20,6 +20,12 @@ Cases, each with a reference explanation:
             them in bench/output: a first run asks about an hour of musicnn per layout, a rerun
             replays); the reference as the synthetic one's. --memo-seeds seeds (10), which
             measure calls, not calibration.
+  clips-3x10   ten real recordings nothing was tuned on (bench/real_clips.py; `make real-clips`) at
+            3 x 10, each for its own top tag, --clip-seeds runs each (1): does the default converge
+            within 512 masks? Each run keeps the default schedule (its looks paid as a full run's) and
+            is stopped where it would sample past 512 unconverged; rows pool the clips, each clip is
+            printed too. The reference per clip: the adjusted estimate over a fixed run of 2,048
+            (its standard errors printed; musicnn answers are remembered per clip as above).
   border    where calibration can be measured (tests/border.py): a tagger linear in 2 x 10 components
             plus noise that no linear surrogate can read (its kernel-weighted linear part projected
             out, so the exact answer, the fit on all 2^20 masks, is the weights themselves), its third
@@ -68,7 +74,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.musicnn_answers import load, rows_of  # noqa: E402
 from engine.components import Factorization  # noqa: E402
-from engine.explainer import Explainer, Query  # noqa: E402
+from engine.explainer import Explainer, Phase, Query  # noqa: E402
 from engine.sampling import SamplingSettings  # noqa: E402
 from engine.settings import ExplainSettings  # noqa: E402
 from engine.surrogate import SurrogateOptions, fit_surrogates  # noqa: E402
@@ -132,9 +138,9 @@ def synthetic_case() -> Case:
     return case
 
 
-def sampled_reference(case: Case) -> dict:
+def sampled_reference(case: Case, draws: int = REFERENCE_DRAWS) -> dict:
     """Where the masks are too many to ask them all: the regression-adjusted estimate over a fixed
-    run of 16,384 independent draws. The plain fit of the same draws was the reference until
+    run of 16,384 independent draws (`draws`). The plain fit of the same draws was the reference until
     2026-12-06, but at d' = 30 its standard errors (musicnn, 3 x 10: 0.0004) are four times the
     adjusted one's (0.0001) and as large as the near-ties the runs must score: it ranked two
     components 0.0003 apart in the order that the adjusted estimates of this run and of 15,488
@@ -147,16 +153,17 @@ def sampled_reference(case: Case) -> dict:
     from engine.surrogate import kernel_weights  # noqa: PLC0415
 
     d = len(case.sources) * case.segments
-    draws = MaskStream(d, REFERENCE_SEED).first(REFERENCE_DRAWS)
-    masks, rows = draw_rows(draws)
+    drawn = MaskStream(d, REFERENCE_SEED).first(draws)
+    masks, rows = draw_rows(drawn)
     columns = [case.labels.index(t) for t in case.tags]
     options = SurrogateOptions()
-    fit, _ = adjusted_with_covariance(masks, rows, np.arange(len(draws)), case.score(masks)[:, columns],
+    fit, _ = adjusted_with_covariance(masks, rows, np.arange(len(drawn)), case.score(masks)[:, columns],
                                       kernel_weights(masks.astype(np.float64), options.kernel_width), options.alpha,
                                       options.kernel_width, neighbourhoods(len(case.sources), case.segments))
     errors = np.sqrt(np.diagonal(fit.covariance, axis1=1, axis2=2))
-    print(f"  reference: the adjusted estimate over a fixed run of {REFERENCE_DRAWS} draws ({len(masks)} distinct"
-          f" masks; standard errors {', '.join(f'{np.median(e):.2g}' for e in errors)} by tag, median)", flush=True)
+    print(f"  reference: the adjusted estimate over a fixed run of {draws} draws ({len(masks)} distinct"
+          f" masks; standard errors by tag, median and largest: "
+          f"{', '.join(f'{np.median(e):.2g} and {np.max(e):.2g}' for e in errors)})", flush=True)
     return {t: fit.weights[i] for i, t in enumerate(case.tags)}
 
 
@@ -184,8 +191,15 @@ class Outcome:
     converged_at: int  # calls when this tag's claim first reached the target (the run's calls if never)
 
 
+class OverBudget(Exception):
+    """A run about to sample more masks than its budget with a claim still open."""
+
+
 def run_once(case: Case, factorization: Factorization, seed: int, sampling: SamplingSettings | None,
-             samples: int | None) -> list[Outcome]:
+             samples: int | None, budget: int | None = None) -> list[Outcome]:
+    """One seed's run scored against the case's reference. With a budget, the run (the default
+    schedule, so its looks are paid as a full run's) is stopped where it would sample past `budget`
+    masks unconverged: what a user capped there would get is a claim that did not converge."""
     settings = ExplainSettings(samples=samples, seed=seed, segments=case.segments, tags=tuple(case.tags),
                                sampling=sampling, self_check_k=3)
     explainer = Explainer(factorization, settings)
@@ -198,10 +212,17 @@ def run_once(case: Case, factorization: Factorization, seed: int, sampling: Samp
         for t, claim in enumerate(explainer.claims or ()):
             if claim.converged:
                 converged_at.setdefault(t, calls)
+        if budget is not None and query.phase is Phase.SAMPLING and calls + len(query.masks) > budget:
+            raise OverBudget
         calls += len(query.masks)
         return Predictions(tuple(case.labels), case.score(query.masks))
 
-    explanation = explainer.run(ask)
+    try:
+        explanation = explainer.run(ask)
+    except OverBudget:
+        tolerant = sampling is not None and sampling.claim.value == "tolerant"
+        return [_open(case, tag, claim, tolerant, calls, first_settled)
+                for tag, claim in zip(case.tags, explainer.claims)]
     outcomes = []
     for t, (tag, claim) in enumerate(zip(explanation.tags, explainer.claims)):
         reference = case.reference.get(tag.tag)
@@ -220,6 +241,14 @@ def run_once(case: Case, factorization: Factorization, seed: int, sampling: Samp
     return outcomes
 
 
+def _open(case: Case, tag: str, claim, tolerant: bool, calls: int, first_settled: int | None) -> Outcome:
+    """A claim still open when the budget ran out: scored as it stands, never converged (its weights
+    are not final, so the top-3 set and the self-check are not scored)."""
+    holds = claim_right(claim, case.reference[tag], tolerant, TOLERANCE)
+    settled = first_settled if first_settled is not None else calls
+    return Outcome(calls, holds, holds, False, claim.confidence, False, 0.0, settled, calls)
+
+
 def wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """The 95 % Wilson interval of a share: with 200 runs all right it is [0.981, 1], so 0.95 and
     1.0 are told apart; with 60 it would be [0.940, 1] and they would not."""
@@ -231,14 +260,21 @@ def wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool, target: float = TARGET) -> dict:
+def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool, target: float = TARGET,
+              budget: int | None = None) -> dict:
     flat = [o for run in outcomes for o in run]
-    calls = np.array([run[0].calls for run in outcomes])
     sure = [o for o in flat if o.confidence >= target]
     hits = sum(o.claim_right for o in sure)
     low, high = wilson(hits, len(sure))
-    row = {"design": label, "median calls": int(np.median(calls)), "p90 calls": int(np.percentile(calls, 90)),
-           "converged": np.mean([all(o.converged for o in run) for run in outcomes]),
+    converged = [all(o.converged for o in run) for run in outcomes]
+    if budget is None:
+        calls = np.array([run[0].calls for run in outcomes])
+        median, p90 = int(np.median(calls)), int(np.percentile(calls, 90))
+    else:  # the sampled masks when the claims converged; runs stopped at the budget count as above it
+        at = np.array([max(o.converged_at for o in run) if done else np.inf for run, done in zip(outcomes, converged)])
+        median, p90 = (_censored(np.percentile(at, q, method="inverted_cdf"), budget) for q in (50, 90))
+    row = {"design": label, "median calls": median, "p90 calls": p90,
+           "converged": np.mean(converged),
            "top-1 settled at": int(np.median([run[0].first_settled for run in outcomes])),
            f"claims >= {target}": len(sure) / len(flat)}
     if len(outcomes[0]) > 1:  # several tags: what each one's claim took alone (the slowest sets the run's)
@@ -249,6 +285,10 @@ def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool, ta
                     "calibration": f"{hits / len(sure):.3f} [{low:.3f}, {high:.3f}]" if sure else "–",
                     "self-check": np.mean([o.self_check for o in flat])})
     return row
+
+
+def _censored(calls: float, budget: int):
+    return int(calls) if np.isfinite(calls) else f"> {budget}"
 
 
 def print_table(case: str, rows: list[dict]) -> None:
@@ -262,13 +302,13 @@ def print_table(case: str, rows: list[dict]) -> None:
 
 
 def runs(case: Case, factorization: Factorization, seeds: int, sampling: SamplingSettings | None,
-         samples: int | None, parallel: bool) -> list[list[Outcome]]:
+         samples: int | None, parallel: bool, budget: int | None = None) -> list[list[Outcome]]:
     """Every seed's run, in seed order; a case whose answers are computed or replayed (no tagger to
     ask) runs on every core, each seed alone as it would run in sequence."""
     global _SHARED
     cores = os.cpu_count() or 1
-    if not parallel or cores < 2:
-        return [run_once(case, factorization, seed, sampling, samples) for seed in range(seeds)]
+    if not parallel or cores < 2 or budget is not None:
+        return [run_once(case, factorization, seed, sampling, samples, budget) for seed in range(seeds)]
     _SHARED = (case, factorization, sampling, samples)
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
         return list(pool.map(_run_seed, range(seeds), chunksize=max(1, seeds // (8 * cores))))
@@ -288,6 +328,18 @@ VARIANTS = {  # name: (inference, claim, estimator); "older" is the baseline eve
     "tolerant-adjusted": ("sequential", "tolerant", "adjusted")}
 
 
+def variant_settings(name: str, target: float) -> SamplingSettings:
+    inference, kind, estimator = VARIANTS[name]
+    return SamplingSettings(top_k=TOP_K, tolerance=TOLERANCE, confidence=target, design="paired",
+                            inference=inference, claim=kind, estimator=estimator)
+
+
+def variant_label(name: str) -> str:
+    inference, kind, estimator = VARIANTS[name]
+    return (f"adaptive, {inference}" + (", tolerant" if kind == "tolerant" else "") + f", {estimator}"
+            + (" (default)" if name == "default" else ""))
+
+
 def evaluate(case: Case, seeds: int, fixed: bool, target: float = TARGET, parallel: bool = True,
              variants: tuple[str, ...] = tuple(VARIANTS)) -> list[dict]:
     """Today's default (paired draws, the joint law, looks paid by their crossing chance) against the
@@ -296,13 +348,8 @@ def evaluate(case: Case, seeds: int, fixed: bool, target: float = TARGET, parall
     rows, started = [], time.perf_counter()
     has_reference = bool(case.reference)
     for name in variants:
-        inference, kind, estimator = VARIANTS[name]
-        sampling = SamplingSettings(top_k=TOP_K, tolerance=TOLERANCE, confidence=target, design="paired",
-                                    inference=inference, claim=kind, estimator=estimator)
-        outcomes = runs(case, factorization, seeds, sampling, None, parallel)
-        rows.append(summarise(f"adaptive, {inference}" + (", tolerant" if kind == "tolerant" else "")
-                              + f", {estimator}" + (" (default)" if name == "default" else ""), outcomes,
-                              has_reference, target))
+        outcomes = runs(case, factorization, seeds, variant_settings(name, target), None, parallel)
+        rows.append(summarise(variant_label(name), outcomes, has_reference, target))
     if fixed:
         outcomes = runs(case, factorization, seeds, None, 2048, parallel)
         rows.append(summarise("fixed 2048", outcomes, has_reference, target))
@@ -332,17 +379,55 @@ def draws_for_calls(case: Case, calls: int) -> int:
     return low
 
 
-def example_case(memo) -> Case:
-    """The example clip in a finer layout, its top tag; the reference is sampled_reference()'s, every
-    answer musicnn's own (asked once, then replayed from the memo)."""
+def example_case(memo, name: str = "example clip", reference_draws: int = REFERENCE_DRAWS) -> Case:
+    """A clip (the example clip, unless named) in a finer layout, its top tag; the reference is
+    sampled_reference()'s, every answer musicnn's own (asked once, then replayed from the memo)."""
     original = memo.score(np.ones((1, memo.n_components), dtype=bool))[0]
     labels = list(memo.labels)
     top = labels[int(np.argmax(original))]
-    case = Case(f"example clip {memo.layout} ({memo.separator}), top tag", memo.sources, memo.segments, labels,
+    case = Case(f"{name} {memo.layout} ({memo.separator}), top tag", memo.sources, memo.segments, labels,
                 [top], memo.score, {})
-    case.reference = sampled_reference(case)
+    case.reference = sampled_reference(case, reference_draws)
     print("  " + memo.report(), flush=True)
     return case
+
+
+CLIP_BUDGET, CLIP_REFERENCE_DRAWS = 512, 2048
+
+
+def evaluate_clips(clips: list[Path], seeds: int, target: float, variants: tuple[str, ...],
+                   budget: int = CLIP_BUDGET, reference_draws: int = CLIP_REFERENCE_DRAWS) -> list[dict]:
+    """Clips nothing was tuned on (bench/real_clips.py) at 3 x 10, each for its own top tag: how many
+    runs of each estimator converge within `budget` masks (the default schedule, stopped there), and
+    whether their claims hold. Every clip's runs are pooled into one row per estimator; each clip is
+    printed too. The reference per clip is a fixed run of `reference_draws` (musicnn's answers to it
+    are most of the cost: about an hour and a half for ten clips on a fresh machine, then replayed)."""
+    from bench.musicnn_memo import MusicnnMemo  # noqa: PLC0415
+
+    pooled, started = {name: [] for name in variants}, time.perf_counter()
+    for clip in clips:
+        with MusicnnMemo("3x10", clip=clip) as memo:
+            case = example_case(memo, clip.stem, reference_draws)
+            factorization = layout(case.sources, case.segments)
+            reference = case.reference[case.tags[0]]
+            order = np.argsort(-reference)
+            tau = TOLERANCE * np.max(np.abs(reference))
+            print(f"  {clip.stem}: {case.tags[0]}; reference top 4 {list(order[:4])} at "
+                  f"{', '.join(f'{reference[i]:.4f}' for i in order[:4])} (tolerance {tau:.4f})", flush=True)
+            for name in variants:
+                outcomes = runs(case, factorization, seeds, variant_settings(name, target), None, False, budget)
+                pooled[name] += outcomes
+                print(f"    {name}: converged at " + ", ".join(
+                    str(run[0].converged_at) if run[0].converged else f">{budget}" for run in outcomes)
+                    + f"; right {sum(run[0].right for run in outcomes)} of {len(outcomes)}", flush=True)
+            print("  " + memo.report(), flush=True)
+    rows = [summarise(variant_label(name), pooled[name], True, target, budget) for name in variants]
+    for row in rows:
+        row.update(tags="each clip's top tag", seeds=f"{len(clips)} clips x {seeds}")
+        row["calls vs older"] = "(within the budget)"
+    print_table(f"{len(clips)} real clips at 3 x 10 (spleeter:2stems+hpss), converged within {budget} masks", rows)
+    print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -350,7 +435,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=200, help="seeds of the replayed cases (calibration)")
     parser.add_argument("--memo-seeds", type=int, default=10,
                         help="seeds of the example-clip layouts, whose new masks musicnn must be asked about")
-    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic,border,example-2x10,example-3x10")
+    parser.add_argument("--cases", default="musicnn,musicnn-tags,synthetic,border,example-2x10,example-3x10,"
+                                           "clips-3x10")
+    parser.add_argument("--clips", type=int, default=10, help="how many of the real clips clips-3x10 takes (10)")
+    parser.add_argument("--clip-seeds", type=int, default=1, help="seeds per real clip (clips-3x10)")
     parser.add_argument("--border-seeds", type=int, default=1000,
                         help="seeds of the border cases (1,000: a calibration of 0.95 has a Wilson interval "
                              "about +-0.013, enough to place it between c and c + 0.04)")
@@ -373,6 +461,13 @@ def main(argv: list[str] | None = None) -> None:
     if "border" in cases:
         for gap in BORDER_GAPS:
             evaluate(border_case(gap), args.border_seeds, fixed=False, target=target, variants=variants)
+    if "clips-3x10" in cases:
+        from bench.real_clips import paths  # noqa: PLC0415
+
+        missing = [p for p in paths() if not p.is_file()]
+        if missing:
+            raise SystemExit(f"{missing[0]} is missing: run `make real-clips`")
+        evaluate_clips(paths()[:args.clips], args.clip_seeds, target, variants)
     for finer in ("2x10", "3x10"):
         if f"example-{finer}" in cases:
             from bench.musicnn_memo import MusicnnMemo
