@@ -150,6 +150,7 @@ def sampled_reference(case: Case, draws: int = REFERENCE_DRAWS) -> dict:
     from engine.adjustment import adjusted_with_covariance, neighbourhoods  # noqa: PLC0415
     from engine.perturbations import draw_rows  # noqa: PLC0415
     from engine.sampling import MaskStream  # noqa: PLC0415
+    from engine.stability import ridge_with_covariance  # noqa: PLC0415
     from engine.surrogate import kernel_weights  # noqa: PLC0415
 
     d = len(case.sources) * case.segments
@@ -157,13 +158,19 @@ def sampled_reference(case: Case, draws: int = REFERENCE_DRAWS) -> dict:
     masks, rows = draw_rows(drawn)
     columns = [case.labels.index(t) for t in case.tags]
     options = SurrogateOptions()
-    fit, _ = adjusted_with_covariance(masks, rows, np.arange(len(drawn)), case.score(masks)[:, columns],
-                                      kernel_weights(masks.astype(np.float64), options.kernel_width), options.alpha,
-                                      options.kernel_width, neighbourhoods(len(case.sources), case.segments))
-    errors = np.sqrt(np.diagonal(fit.covariance, axis1=1, axis2=2))
-    print(f"  reference: the adjusted estimate over a fixed run of {draws} draws ({len(masks)} distinct"
-          f" masks; standard errors by tag, median and largest: "
-          f"{', '.join(f'{np.median(e):.2g} and {np.max(e):.2g}' for e in errors)})", flush=True)
+    units, scores = np.arange(len(drawn)), case.score(masks)[:, columns]
+    kernel = kernel_weights(masks.astype(np.float64), options.kernel_width)
+    fit, _ = adjusted_with_covariance(masks, rows, units, scores, kernel, options.alpha, options.kernel_width,
+                                      neighbourhoods(len(case.sources), case.segments))
+    plain = ridge_with_covariance(masks, rows, units, scores, kernel, options.alpha)  # how much g reads
+
+    def errors(f):
+        return [np.sqrt(np.diagonal(c)) for c in f.covariance]
+
+    print(f"  reference: the adjusted estimate over a fixed run of {draws} draws ({len(masks)} distinct masks);"
+          f" standard errors by tag, median (largest): " + ", ".join(
+              f"{np.median(a):.2g} ({np.max(a):.2g}), the plain fit's {np.median(b):.2g} ({np.max(b):.2g})"
+              for a, b in zip(errors(fit), errors(plain))), flush=True)
     return {t: fit.weights[i] for i, t in enumerate(case.tags)}
 
 
@@ -281,9 +288,12 @@ def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool, ta
         row["each tag converged at"] = ", ".join(str(int(np.median([run[t].converged_at for run in outcomes])))
                                                  for t in range(len(outcomes[0])))
     if has_reference:
-        row.update({"right": np.mean([o.right for o in flat]), "top-3 set": np.mean([o.top3 for o in flat]),
+        # a run stopped at the budget has no final weights: its top-3 set and self-check are not scored
+        final = flat if budget is None else [o for o in flat if o.converged]
+        row.update({"right": np.mean([o.right for o in flat]),
+                    "top-3 set": np.mean([o.top3 for o in final]) if final else float("nan"),
                     "calibration": f"{hits / len(sure):.3f} [{low:.3f}, {high:.3f}]" if sure else "–",
-                    "self-check": np.mean([o.self_check for o in flat])})
+                    "self-check": np.mean([o.self_check for o in final]) if final else float("nan")})
     return row
 
 
