@@ -340,6 +340,34 @@ class Store(Monitoring, StudyRecords):
         """A job whose record expired is no longer active (its TTL ended it, not an event)."""
         self.redis.srem(self.active_key, job_id)
 
+    def seize(self, job_id: str, seen: dict, lease_lost: bool, error: dict | None = None) -> bool:
+        """Take a lost job from the run a reaper saw, only if it is still as seen (stage and
+        token) and, when it was lost by its lease, the lease is still gone — atomically: a run
+        that finished (or renewed, or a reaper that acted) in between leaves it alone. The job
+        is then put back as queued, with no run and no queue entry (the caller enqueues it), or
+        failed with `error`. Returns whether it was taken."""
+        record, lease = self.key(job_id), self.key(job_id, "lease")
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(record, lease)
+                stage, token = pipe.hmget(record, "stage", "token")
+                unchanged = (stage is not None and stage.decode() == seen["stage"]
+                             and (token or b"").decode() == seen.get("token", ""))
+                if not unchanged or (lease_lost and pipe.exists(lease)):
+                    return False
+                owner = pipe.hget(record, "owner")
+                pipe.multi()
+                if error is None:
+                    pipe.hset(record, mapping={"stage": Stage.QUEUED.value, "token": "", "rq_job_id": ""})
+                else:
+                    pipe.delete(self.key(job_id, "predictions"))  # a failed job is never resumed
+                    pipe.hset(record, "error", json.dumps(error))
+                    self._end(pipe, job_id, owner.decode() if owner is not None else None, Stage.FAILED)
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
     def claim_reaping(self, job_id: str) -> bool:
         """Only one reaper acts on a lost job, however many workers notice it."""
         return bool(self.redis.set(self.key(job_id, "reaping"), 1, nx=True, ex=self.lease_seconds))

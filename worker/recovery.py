@@ -118,21 +118,29 @@ def reap(store: Store, queues: RunQueues, max_attempts: int, running: frozenset[
         orphaned = stage is Stage.QUEUED and not _rq_job_pending(queues, record)
         if (lost or orphaned) and _claim(store, job_id):
             reason = "its worker stopped responding" if lost else "its queue entry was lost"
-            take_over(store, queues, record, reason, max_attempts)
-            acted.append(job_id)
+            if take_over(store, queues, record, reason, max_attempts, lease_lost=lost):
+                acted.append(job_id)
     return acted
 
 
-def take_over(store: Store, queues: RunQueues, record: dict, reason: str, max_attempts: int) -> None:
+def take_over(store: Store, queues: RunQueues, record: dict, reason: str, max_attempts: int,
+              lease_lost: bool = False) -> bool:
+    """Requeue (or, after max_attempts, fail) a job as `record` saw it; nothing when it has moved
+    on since (finished, renewed its lease, taken by another run): a reaper that read a running
+    job just before it finished must not bring it back. Returns whether it acted."""
     job_id = record["id"]
     if record["attempts"] >= max_attempts:
-        store.fail(job_id, {"title": "Worker lost", "detail": f"the job was run {record['attempts']} times and "
-                            f"{reason} each time; giving up", "stage": record["stage"]})
-        return
+        return store.seize(job_id, record, lease_lost, error={
+            "title": "Worker lost", "detail": f"the job was run {record['attempts']} times and {reason} each time; "
+            "giving up", "stage": record["stage"]})
+    if not store.seize(job_id, record, lease_lost):
+        return False
     log.warning("explanation %s: %s; putting it back on the queue", job_id, reason)
     timeout = int(record.get("timeout", 3600))
     queue = queues.for_owner(record["owner"])  # back in its key's queue: it waits its key's turn again
-    store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(queue, job_id, timeout), token="")
+    # queued with no queue entry until here: if this process dies now, the next reaper finds it orphaned
+    store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(queue, job_id, timeout))
+    return True
 
 
 def _claim(store: Store, job_id: str) -> bool:
