@@ -368,6 +368,23 @@ class Store(Monitoring, StudyRecords):
             except redis.WatchError:
                 return False
 
+    def enqueued(self, job_id: str, rq_job_id: str) -> bool:
+        """Record the queue entry of a seized job, if it is still queued (a run that finished after
+        it was seized keeps its end; the entry then finds it done and does nothing)."""
+        record = self.key(job_id)
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(record)
+                stage = pipe.hget(record, "stage")
+                if stage is None or stage.decode() != Stage.QUEUED.value:
+                    return False
+                pipe.multi()
+                pipe.hset(record, "rq_job_id", rq_job_id)
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                return False
+
     def claim_reaping(self, job_id: str) -> bool:
         """Only one reaper acts on a lost job, however many workers notice it."""
         return bool(self.redis.set(self.key(job_id, "reaping"), 1, nx=True, ex=self.lease_seconds))

@@ -139,7 +139,7 @@ def take_over(store: Store, queues: RunQueues, record: dict, reason: str, max_at
     timeout = int(record.get("timeout", 3600))
     queue = queues.for_owner(record["owner"])  # back in its key's queue: it waits its key's turn again
     # queued with no queue entry until here: if this process dies now, the next reaper finds it orphaned
-    store.set_stage(job_id, Stage.QUEUED, rq_job_id=enqueue_run(queue, job_id, timeout))
+    store.enqueued(job_id, enqueue_run(queue, job_id, timeout))
     return True
 
 

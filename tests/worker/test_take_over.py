@@ -101,3 +101,15 @@ def test_a_lost_job_at_its_last_attempt_fails_with_the_reason(store, queues):
     record = store.record(job_id)
     assert record["stage"] == Stage.FAILED.value and "stopped responding" in record["error"]["detail"]
     assert job_id not in store.active_jobs() and queued_runs(queues) == 0
+
+
+def test_a_run_that_finishes_after_its_job_was_seized_keeps_its_end(store, queues):
+    job_id = running_job(store)
+    seen = store.record(job_id)
+    store.redis.delete(store.key(job_id, "lease"))  # its worker was too slow to renew
+    assert store.seize(job_id, seen, lease_lost=True)
+    store.finish(job_id, {"answer": 1})  # its run had passed its last ownership check already
+    assert not store.enqueued(job_id, "rq-late")  # the reaper's queue entry is not recorded over the end
+    record = store.record(job_id)
+    assert record["stage"] == Stage.FINISHED.value and record["rq_job_id"] == ""
+    assert store.result(job_id) == {"answer": 1}
