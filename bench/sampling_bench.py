@@ -278,7 +278,8 @@ def summarise(label: str, outcomes: list[list[Outcome]], has_reference: bool, ta
         calls = np.array([run[0].calls for run in outcomes])
         median, p90 = int(np.median(calls)), int(np.percentile(calls, 90))
     else:  # the sampled masks when the claims converged; runs stopped at the budget count as above it
-        at = np.array([max(o.converged_at for o in run) if done else np.inf for run, done in zip(outcomes, converged)])
+        at = np.array([max(o.converged_at for o in run) if done else np.inf
+                       for run, done in zip(outcomes, converged)])
         median, p90 = (_censored(np.percentile(at, q, method="inverted_cdf"), budget) for q in (50, 90))
     row = {"design": label, "median calls": median, "p90 calls": p90,
            "converged": np.mean(converged),
@@ -411,7 +412,8 @@ def evaluate_clips(clips: list[Path], seeds: int, target: float, variants: tuple
     runs of each estimator converge within `budget` masks (the default schedule, stopped there), and
     whether their claims hold. Every clip's runs are pooled into one row per estimator; each clip is
     printed too. The reference per clip is a fixed run of `reference_draws` (musicnn's answers to it
-    are most of the cost: about an hour and a half for ten clips on a fresh machine, then replayed)."""
+    are most of the cost: about an hour and three quarters for ten clips on a fresh machine, then
+    a minute or two replayed)."""
     from bench.musicnn_memo import MusicnnMemo  # noqa: PLC0415
 
     pooled, started = {name: [] for name in variants}, time.perf_counter()
