@@ -303,9 +303,12 @@ class Store(Monitoring, StudyRecords):
         self.redis.delete(self.key(job_id, "predictions"))  # a failed job is never resumed
         owner = self._owner(job_id)
         with self.redis.pipeline() as pipe:
-            self._update(job_id, {"error": json.dumps(error)}, pipe)
-            self._end(pipe, job_id, owner, Stage.FAILED)
+            self._failed(pipe, job_id, owner, error)
             pipe.execute()
+
+    def _failed(self, pipe, job_id: str, owner: str | None, error: dict) -> None:
+        self._update(job_id, {"error": json.dumps(error)}, pipe)
+        self._end(pipe, job_id, owner, Stage.FAILED)
 
     def _end(self, pipe, job_id: str, owner: str | None, stage: Stage) -> None:
         self._update(job_id, {"stage": stage.value, "finished_at": time.time()}, pipe)
@@ -361,8 +364,7 @@ class Store(Monitoring, StudyRecords):
                     pipe.hset(record, mapping={"stage": Stage.QUEUED.value, "token": "", "rq_job_id": ""})
                 else:
                     pipe.delete(self.key(job_id, "predictions"))  # a failed job is never resumed
-                    pipe.hset(record, "error", json.dumps(error))
-                    self._end(pipe, job_id, owner.decode() if owner is not None else None, Stage.FAILED)
+                    self._failed(pipe, job_id, owner.decode() if owner is not None else None, error)
                 pipe.execute()
                 return True
             except redis.WatchError:
